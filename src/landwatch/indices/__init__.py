@@ -1,0 +1,1 @@
+"""Pure kernels: arrays in, arrays out. No files, no HTTP, no prints."""

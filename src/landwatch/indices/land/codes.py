@@ -1,0 +1,48 @@
+"""Code tables shared by the land kernels.
+
+Categorical rasters are int16 with ``NODATA = -32768`` (the Trends.Earth
+convention, so outputs stay interchangeable). Three-class sub-indicators use
+-1 degraded / 0 stable / +1 improved.
+"""
+
+from __future__ import annotations
+
+NODATA: int = -32768
+
+DEGRADED: int = -1
+STABLE: int = 0
+IMPROVED: int = 1
+
+CLASS3_NAMES: dict[int, str] = {DEGRADED: "Degraded", STABLE: "Stable", IMPROVED: "Improved"}
+
+#: UNCCD default 7-class land cover legend (PRAIS 4 SO1-1).
+LC_CLASSES: dict[int, str] = {
+    1: "Tree-covered",
+    2: "Grassland",
+    3: "Cropland",
+    4: "Wetland",
+    5: "Artificial",
+    6: "Other land",
+    7: "Water body",
+}
+LC_WATER: int = 7
+
+#: Land productivity dynamics, 5 classes (PRAIS 4 Table 13).
+LPD_CLASSES: dict[int, str] = {
+    1: "Declining",
+    2: "Moderate decline",
+    3: "Stable but stressed",
+    4: "Stable",
+    5: "Increasing",
+}
+
+#: Expanded 7-class status of a reporting period against the baseline (GPG Addendum 2025).
+STATUS7_CLASSES: dict[int, str] = {
+    1: "Persistent degradation",
+    2: "Recent degradation",
+    3: "Baseline degradation",
+    4: "Stability",
+    5: "Baseline improvement",
+    6: "Recent improvement",
+    7: "Persistent improvement",
+}
