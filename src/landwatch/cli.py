@@ -1,0 +1,187 @@
+"""Command line: thin wrappers that parse, call a workflow and show progress."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import landwatch
+from landwatch.errors import LandwatchError
+
+app = typer.Typer(
+    name="landwatch",
+    help="Offline land degradation (SDG 15.3.1), LDN and drought monitoring.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+sample_app = typer.Typer(help="Built-in sample region with planted truth.", no_args_is_help=True)
+app.add_typer(sample_app, name="sample")
+
+console = Console(stderr=True)
+out_console = Console()
+_state: dict[str, Any] = {"debug": False}
+
+
+class RichProgress:
+    """Adapter from the workflow progress protocol to a rich progress bar."""
+
+    def __init__(self, progress: Progress, description: str) -> None:
+        self._p = progress
+        self._task = progress.add_task(description, total=None)
+
+    def start(self, total: int) -> None:
+        self._p.update(self._task, total=total)
+
+    def step(self, message: str) -> None:
+        self._p.update(self._task, advance=1, description=message)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold blue]{task.description:<42}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _fail(exc: BaseException) -> None:
+    if _state["debug"]:
+        raise exc
+    console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"landwatch {landwatch.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """landwatch: land degradation and drought monitoring that runs offline."""
+    _state["debug"] = debug
+
+
+@sample_app.command("create")
+def sample_create(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the sample region into.")],
+    size: Annotated[int, typer.Option(help="Pixels per side (about 250 m each).", min=60, max=4000)] = 400,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same region.")] = 0,
+) -> None:
+    """Create the built-in sample region (NDVI, land cover, SOC, climate, admin units, truth).
+
+    Example:
+
+        landwatch sample create demo/region --size 400 --seed 0
+    """
+    from landwatch.sample import create_sample_region
+
+    try:
+        with _progress() as prog:
+            task = prog.add_task("sample region", total=1.0)
+
+            def report(step: str, fraction: float) -> None:
+                prog.update(task, completed=fraction, description=step)
+
+            region = create_sample_region(out_dir, size=size, seed=seed, progress=report)
+            prog.update(task, completed=1.0, description="sample region written")
+    except LandwatchError as exc:
+        _fail(exc)
+    out_console.print(f"Sample region written to [bold]{region.out_dir}[/]")
+    out_console.print(f"Run the assessment:  landwatch sdg1531 --config {region.out_dir / 'run.yaml'}")
+
+
+@app.command("sdg1531")
+def sdg1531(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Run configuration (YAML).")],
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: next to the config, 'sdg1531').")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+    align: Annotated[
+        bool | None, typer.Option("--align/--no-align", help="Reproject inputs that do not align to the NDVI grid.")
+    ] = None,
+    significance: Annotated[float | None, typer.Option(help="Trajectory significance level (default 0.05).")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="Trajectory test: 'landwatch' (exact/normal MK p-value) or 'trends_earth'.")
+    ] = None,
+    state_method: Annotated[str | None, typer.Option(help="State: 'percentile' (Trends.Earth) or 'zscore' (GPG v2).")] = None,
+    lpd_table: Annotated[str | None, typer.Option(help="LPD look-up: trends_earth, gpg_v2 or gpg_v1.")] = None,
+    chunks: Annotated[int | None, typer.Option(help="Process in spatial chunks of this size with dask.")] = None,
+) -> None:
+    """Compute SDG 15.3.1 (land productivity, land cover, SOC, one-out-all-out, status).
+
+    Writes COGs per sub-indicator and period, area tables (CSV, XLSX, JSON), a
+    summary, a map and a manifest. Example:
+
+        landwatch sample create demo/region
+
+        landwatch sdg1531 --config demo/region/run.yaml --out demo/sdg1531
+
+        landwatch sdg1531 -c run.yaml --state-method zscore --lpd-table gpg_v2
+    """
+    from landwatch.workflows.config import load_config
+    from landwatch.workflows.sdg1531 import run_sdg1531
+
+    try:
+        prod: dict[str, Any] = {}
+        if significance is not None:
+            prod["significance"] = significance
+        if mode is not None:
+            prod["mode"] = mode
+        if state_method is not None:
+            prod["state_method"] = state_method
+        if lpd_table is not None:
+            prod["lpd_table"] = lpd_table
+        cfg = load_config(config, align=align, chunks=chunks, productivity=prod or None)
+        out_dir = out or (config.parent / "sdg1531")
+        with _progress() as prog:
+            result = run_sdg1531(cfg, out_dir, overwrite=overwrite, progress=RichProgress(prog, "SDG 15.3.1"))
+    except LandwatchError as exc:
+        _fail(exc)
+    _print_summary(result)
+
+
+def _print_summary(result: Any) -> None:
+    table = Table(title="SDG 15.3.1 - proportion of land degraded")
+    for col in ("period", "unit", "degraded km2", "land km2", "% degraded", "status km2"):
+        table.add_column(col, justify="right" if "km2" in col or "%" in col else "left")
+    for r in result.summary["sdg_summary"]:
+        table.add_row(
+            r["period"], r["admin_name"], f"{r['degraded_km2']:.1f}", f"{r['land_area_km2']:.1f}",
+            f"{r['sdg_15_3_1_percent']:.2f}",
+            f"{r.get('status_degraded_km2', float('nan')):.1f}",
+        )
+    out_console.print(table)
+    ok = result.summary["all_areas_reconcile"]
+    out_console.print(
+        "Area check: " + ("[green]all class areas + no data + water add up to the territory[/]"
+                          if ok else "[red]some tables do not add up - see tables/area_checks.csv[/]")
+    )
+    out_console.print(f"Outputs: [bold]{result.out_dir}[/] (maps/, tables/, summary.json, manifest.json, sdg1531_map.png)")
+
+
+def run() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

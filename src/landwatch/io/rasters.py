@@ -1,0 +1,296 @@
+"""Raster input and output: GeoTIFF/COG, NetCDF and Zarr.
+
+This module is the only place that opens raster files. Every reader returns an
+``xarray.DataArray`` with dims ``(y, x)`` or ``(time, y, x)``, a CRS (via
+rioxarray) and NaN for nodata in float data; categorical rasters keep their
+integer dtype and carry their nodata value in ``attrs["nodata"]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+
+from landwatch.errors import CRSMismatchError, DataSourceError, InputError
+
+RASTER_SUFFIXES = {".tif", ".tiff", ".vrt"}
+CUBE_SUFFIXES = {".nc", ".nc4", ".netcdf", ".zarr"}
+
+
+def _check_exists(path: Path, name: str) -> None:
+    if not path.exists():
+        raise DataSourceError(
+            f"{name}: file {str(path)!r} does not exist. Check the path in the config "
+            f"(relative paths are read from the config file's folder)."
+        )
+
+
+def _pick_variable(ds: xr.Dataset, name: str, path: Path, variable: str | None) -> xr.DataArray:
+    if variable is not None:
+        if variable not in ds.data_vars:
+            raise InputError(
+                f"{name}: {path.name} has no variable {variable!r}; it has "
+                f"{sorted(map(str, ds.data_vars))}. Set the variable name in the config."
+            )
+        return ds[variable]
+    candidates = [v for v in ds.data_vars if ds[v].ndim >= 2]
+    if len(candidates) != 1:
+        raise InputError(
+            f"{name}: {path.name} holds {len(candidates)} gridded variables "
+            f"({sorted(map(str, candidates))}); name the one to use in the config."
+        )
+    return ds[candidates[0]]
+
+
+def _normalise_dims(da: xr.DataArray, name: str) -> xr.DataArray:
+    rename = {}
+    for dim in da.dims:
+        low = str(dim).lower()
+        if low in ("lat", "latitude", "northing") and "y" not in da.dims:
+            rename[dim] = "y"
+        elif low in ("lon", "longitude", "easting") and "x" not in da.dims:
+            rename[dim] = "x"
+        elif low in ("year", "years", "band") and "time" not in da.dims and da.ndim == 3:
+            rename[dim] = "time"
+    if rename:
+        da = da.rename(rename)
+    if "y" not in da.dims or "x" not in da.dims:
+        raise InputError(
+            f"{name}: expected dims (y, x) or (time, y, x), got {tuple(map(str, da.dims))}. "
+            "Name the spatial dims y/x (or lat/lon)."
+        )
+    order = [d for d in ("time", "y", "x") if d in da.dims]
+    extra = [d for d in da.dims if d not in order]
+    if extra:
+        squeezable = [d for d in extra if da.sizes[d] == 1]
+        if len(squeezable) != len(extra):
+            raise InputError(
+                f"{name}: unexpected dims {extra}; expected (y, x) or (time, y, x)."
+            )
+        da = da.squeeze(extra, drop=True)
+    return da.transpose(*order)
+
+
+def open_raster(
+    path: str | os.PathLike[str],
+    *,
+    name: str = "raster",
+    variable: str | None = None,
+    chunks: Mapping[str, int] | None = None,
+    years: Sequence[int] | None = None,
+) -> xr.DataArray:
+    """Open a GeoTIFF/COG, NetCDF or Zarr raster as a DataArray.
+
+    Parameters
+    ----------
+    path
+        File to read (``.tif``, ``.nc``, ``.zarr``).
+    name
+        What the input is (used in error messages), e.g. ``"ndvi"``.
+    variable
+        For NetCDF/Zarr, the variable to read; needed when there are several.
+    chunks
+        Dask chunks (e.g. ``{"y": 1024, "x": 1024}``); ``None`` reads into memory lazily
+        without dask.
+    years
+        For a multi-band GeoTIFF, the year of each band (otherwise band
+        descriptions that are years are used).
+
+    Raises
+    ------
+    DataSourceError
+        The file is missing or unreadable.
+    InputError
+        The file holds no usable grid or has no CRS.
+    """
+    p = Path(path)
+    _check_exists(p, name)
+    suffix = p.suffix.lower()
+    try:
+        if suffix in CUBE_SUFFIXES:
+            if suffix == ".zarr":
+                ds = xr.open_zarr(p, chunks=chunks)
+            else:
+                ds = xr.open_dataset(p, chunks=chunks, decode_coords="all")
+            da = _pick_variable(ds, name, p, variable)
+            crs = ds.rio.crs if ds.rio.crs is not None else da.rio.crs
+            if crs is None and "spatial_ref" in ds.variables:
+                crs = xr.DataArray(0, attrs=ds["spatial_ref"].attrs).rio.crs
+            da = _normalise_dims(da, name)
+            if crs is not None:
+                da = da.rio.write_crs(crs)
+        else:
+            da = rioxarray.open_rasterio(p, chunks=chunks, masked=False)
+            assert isinstance(da, xr.DataArray)
+            nodata = da.rio.nodata
+            descriptions = da.attrs.get("long_name")
+            if da.sizes["band"] == 1:
+                da = da.squeeze("band", drop=True)
+            else:
+                band_years = list(years) if years is not None else _years_from_descriptions(descriptions)
+                if band_years is None or len(band_years) != da.sizes["band"]:
+                    raise InputError(
+                        f"{name}: {p.name} has {da.sizes['band']} bands but their years are "
+                        "unknown. Give the band years in the config (years: [...]) or use "
+                        "NetCDF/Zarr with a time coordinate."
+                    )
+                da = da.rename(band="time").assign_coords(time=np.asarray(band_years, dtype=int))
+            if nodata is not None:
+                da.attrs["nodata"] = nodata
+                if np.issubdtype(da.dtype, np.floating):
+                    da = da.where(da != nodata)
+    except (InputError, DataSourceError):
+        raise
+    except Exception as exc:  # rasterio/netCDF errors carry little context
+        raise DataSourceError(
+            f"{name}: could not read {str(p)!r} ({type(exc).__name__}: {exc}). "
+            "Expected a GeoTIFF/COG, NetCDF or Zarr raster."
+        ) from exc
+    if da.rio.crs is None:
+        raise InputError(
+            f"{name}: {p.name} has no coordinate reference system. Write one into the file "
+            "(e.g. gdal_edit.py -a_srs EPSG:4326) or export it again with its CRS."
+        )
+    da.name = name
+    da.attrs["source"] = str(p)
+    return da
+
+
+def _years_from_descriptions(descriptions: Any) -> list[int] | None:
+    if not isinstance(descriptions, tuple | list):
+        return None
+    out = []
+    for d in descriptions:
+        digits = "".join(ch for ch in str(d) if ch.isdigit())[:4]
+        if len(digits) != 4:
+            return None
+        out.append(int(digits))
+    return out
+
+
+def grid_signature(da: xr.DataArray) -> tuple[Any, ...]:
+    """CRS, shape and transform of ``da``, for comparing grids."""
+    t = da.rio.transform()
+    return (da.rio.crs, da.sizes["y"], da.sizes["x"], tuple(round(v, 9) for v in t[:6]))
+
+
+def check_same_grid(reference: xr.DataArray, other: xr.DataArray, *, ref_name: str, name: str) -> None:
+    """Raise :class:`CRSMismatchError` unless ``other`` is on exactly the grid of ``reference``."""
+    rc, oc = reference.rio.crs, other.rio.crs
+    if rc != oc:
+        raise CRSMismatchError(
+            f"{name} is in {oc.to_string() if oc else None}, but {ref_name} is in "
+            f"{rc.to_string() if rc else None}. Reproject {name} to the {ref_name} grid, "
+            "or pass --align to let landwatch reproject it."
+        )
+    if grid_signature(reference) != grid_signature(other):
+        rt, ot = reference.rio.transform(), other.rio.transform()
+        raise CRSMismatchError(
+            f"{name} grid ({other.sizes['y']} x {other.sizes['x']} px, origin "
+            f"({ot.c:.6f}, {ot.f:.6f}), pixel {ot.a:.6g} x {ot.e:.6g}) does not align with "
+            f"{ref_name} ({reference.sizes['y']} x {reference.sizes['x']} px, origin "
+            f"({rt.c:.6f}, {rt.f:.6f}), pixel {rt.a:.6g} x {rt.e:.6g}). Resample it to the "
+            f"{ref_name} grid, or pass --align to let landwatch reproject it."
+        )
+
+
+def align_to(
+    reference: xr.DataArray, other: xr.DataArray, *, categorical: bool, sum_preserving: bool = False
+) -> xr.DataArray:
+    """Reproject ``other`` onto the grid of ``reference``.
+
+    Categorical rasters use nearest neighbour, continuous ones bilinear, counts
+    (population) ``sum`` so that totals are preserved when aggregating.
+    """
+    from rasterio.enums import Resampling
+
+    if categorical:
+        method = Resampling.nearest
+    elif sum_preserving:
+        method = Resampling.sum
+    else:
+        method = Resampling.bilinear
+    ref2d = reference.isel(time=0) if "time" in reference.dims else reference
+    nodata = other.attrs.get("nodata")
+    if nodata is None and np.issubdtype(other.dtype, np.floating):
+        nodata = np.nan
+    src = other.rio.write_nodata(nodata) if nodata is not None else other
+    out = src.rio.reproject_match(ref2d, resampling=method)
+    out.attrs.update({k: v for k, v in other.attrs.items() if k not in out.attrs})
+    if nodata is not None and np.issubdtype(out.dtype, np.floating) and not np.isnan(nodata):
+        out = out.where(out != nodata)
+    return out.assign_coords(y=ref2d.y, x=ref2d.x)
+
+
+def write_cog(
+    da: xr.DataArray,
+    path: str | os.PathLike[str],
+    *,
+    nodata: float | int | None = None,
+    class_names: Mapping[int, str] | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a 2-D DataArray as a Cloud-Optimized GeoTIFF (DEFLATE, internal overviews).
+
+    Class names go into a ``class_names`` JSON tag and the band description;
+    ``tags`` are written as dataset metadata (values JSON-encoded when not str).
+    """
+    import rasterio
+    from rasterio.enums import Resampling
+
+    p = Path(path)
+    arr = np.asarray(da.values)
+    if arr.ndim != 2:
+        raise InputError(f"write_cog: expected a 2-D array for {p.name}, got shape {arr.shape}")
+    if nodata is None:
+        nodata = da.attrs.get("nodata", np.nan if np.issubdtype(arr.dtype, np.floating) else None)
+    if np.issubdtype(arr.dtype, np.floating) and nodata is not None and not np.isnan(nodata):
+        arr = np.where(np.isnan(arr), nodata, arr)
+    categorical = np.issubdtype(arr.dtype, np.integer)
+    h, w = arr.shape
+    block = 256 if min(h, w) >= 256 else None
+    profile: dict[str, Any] = {
+        "driver": "COG",
+        "height": h,
+        "width": w,
+        "count": 1,
+        "dtype": arr.dtype.name,
+        "crs": da.rio.crs,
+        "transform": da.rio.transform(),
+        "nodata": nodata,
+        "compress": "DEFLATE",
+        "resampling": "NEAREST" if categorical else "AVERAGE",
+        "overview_resampling": "NEAREST" if categorical else "AVERAGE",
+        "BIGTIFF": "IF_SAFER",
+    }
+    if block:
+        profile["blocksize"] = block
+    all_tags = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in (tags or {}).items()}
+    for key in ("units", "long_name", "standard_name"):
+        if key in da.attrs:
+            all_tags.setdefault(key, str(da.attrs[key]))
+    if class_names:
+        all_tags["class_names"] = json.dumps({str(k): v for k, v in class_names.items()})
+    _ = Resampling  # overview resampling is set in the profile
+    with rasterio.open(p, "w", **profile) as dst:
+        dst.write(arr, 1)
+        dst.update_tags(**all_tags)
+        desc = da.attrs.get("long_name") or da.name
+        if desc:
+            dst.set_band_description(1, str(desc))
+    return p
+
+
+def read_tags(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Dataset tags of a GeoTIFF (for tests and provenance)."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        return dict(src.tags())

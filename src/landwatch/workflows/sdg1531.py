@@ -1,0 +1,750 @@
+"""SDG 15.3.1 assessment: load and check inputs, compute sub-indicators per period,
+one-out-all-out, status against the baseline, write maps, tables and a manifest.
+
+The CLI and the API both call :func:`run_sdg1531`; neither computes anything itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+import landwatch
+from landwatch.errors import CRSMismatchError, InputError, InsufficientDataError, UnitsError
+from landwatch.indices.land import area as area_mod
+from landwatch.indices.land import land_cover as lc_mod
+from landwatch.indices.land import productivity as prod_mod
+from landwatch.indices.land import sdg1531 as sdg_mod
+from landwatch.indices.land import soc as soc_mod
+from landwatch.indices.land.codes import (
+    CLASS3_NAMES,
+    LC_CLASSES,
+    LC_WATER,
+    LPD_CLASSES,
+    NODATA,
+    STATUS7_CLASSES,
+)
+from landwatch.indices.land.timeaxis import select_years, years_of
+from landwatch.io import outputs as out_io
+from landwatch.io import rasters as rio_io
+from landwatch.io import vectors as vec_io
+from landwatch.workflows.config import PeriodConfig, Sdg1531Config
+from landwatch.workflows.progress import NullProgress, Progress
+
+#: Relative tolerance of the area reconciliation check (classes + no data + water = territory).
+RECONCILE_RTOL = 1e-6
+
+
+@dataclass
+class Inputs:
+    """Inputs on the NDVI grid, validated."""
+
+    ndvi: xr.DataArray
+    land_cover: dict[int, xr.DataArray]
+    soc: xr.DataArray
+    precipitation: xr.DataArray | None = None
+    climate_zones: xr.DataArray | None = None
+    soil_units: xr.DataArray | None = None
+    ecological_units: xr.DataArray | None = None
+    population: xr.DataArray | None = None
+    lpd: dict[str, xr.DataArray] = field(default_factory=dict)
+    admin_ids: np.ndarray | None = None  # int32 grid, 0 = outside
+    admin_table: pd.DataFrame | None = None  # position -> id, name
+    corrections: np.ndarray | None = None
+    correction_rules: dict[str, dict[int, tuple[int, int, int]]] = field(default_factory=dict)
+    correction_table: pd.DataFrame | None = None
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    summary: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    files: list[Path]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _load_2d(cfg: Sdg1531Config, key: str, ref: xr.DataArray, *, categorical: bool,
+             sum_preserving: bool = False, variable: str | None = None) -> xr.DataArray:
+    path = cfg.path(getattr(cfg, key) if isinstance(key, str) and hasattr(cfg, key) else None)
+    assert path is not None
+    return _load_path_2d(cfg, path, key, ref, categorical=categorical,
+                         sum_preserving=sum_preserving, variable=variable)
+
+
+def _load_path_2d(cfg: Sdg1531Config, path: Path, name: str, ref: xr.DataArray, *,
+                  categorical: bool, sum_preserving: bool = False,
+                  variable: str | None = None) -> xr.DataArray:
+    da = rio_io.open_raster(path, name=name, variable=variable)
+    if "time" in da.dims:
+        if da.sizes["time"] != 1:
+            raise InputError(f"{name}: expected a single-band map, got {da.sizes['time']} bands.")
+        da = da.isel(time=0, drop=True)
+    if cfg.align:
+        try:
+            rio_io.check_same_grid(ref, da, ref_name="ndvi", name=name)
+        except CRSMismatchError:
+            da = rio_io.align_to(ref, da, categorical=categorical, sum_preserving=sum_preserving)
+    else:
+        rio_io.check_same_grid(ref, da, ref_name="ndvi", name=name)
+    da = da.assign_coords(y=ref.y, x=ref.x).load()
+    if categorical:
+        nod = da.attrs.get("nodata")
+        vals = da.values
+        if np.issubdtype(vals.dtype, np.floating):
+            bad = np.isnan(vals) | ((vals == nod) if nod is not None else False)
+            vals = np.where(bad, NODATA, vals)
+        elif nod is not None:
+            vals = np.where(vals == nod, NODATA, vals)
+        da = da.copy(data=vals.astype(np.int32, copy=False))
+        da.attrs["nodata"] = NODATA
+    return da
+
+
+def _check_ndvi(ndvi: xr.DataArray, cfg: Sdg1531Config) -> None:
+    sample = ndvi.isel(time=slice(None, None, max(1, ndvi.sizes["time"] // 4)))
+    vmax = float(np.nanmax(np.asarray(sample.max(dim=("y", "x")).values, dtype=float))) \
+        if sample.size else np.nan
+    if not np.isfinite(vmax):
+        raise InsufficientDataError(
+            f"ndvi: {Path(str(ndvi.attrs.get('source', 'input'))).name} holds no valid values "
+            "(all nodata). Check the file and its nodata value."
+        )
+    if vmax > 1.5:
+        raise UnitsError(
+            f"ndvi looks scaled (maximum {vmax:.0f}; NDVI lies in [-1, 1]). It is probably NDVI x "
+            "10,000 as in MODIS products: divide it by 10000 (or set scale_factor in the file)."
+        )
+    years = years_of(ndvi)
+    needed = sorted({y for p in cfg.periods.values() for y in range(p.productivity[0], p.productivity[1] + 1)})
+    missing = sorted(set(needed) - set(years.tolist()))
+    if missing:
+        raise InsufficientDataError(
+            f"ndvi has years {years.min()}-{years.max()} ({len(years)} years) but the periods need "
+            f"{needed[0]}-{needed[-1]}; missing {_years_str(missing)}. Pass a longer series or "
+            "change the productivity years of the periods."
+        )
+
+
+def _years_str(years: list[int]) -> str:
+    return ", ".join(map(str, years[:10])) + (" ..." if len(years) > 10 else "")
+
+
+def load_inputs(cfg: Sdg1531Config, progress: Progress) -> Inputs:
+    """Open every input, check it against the NDVI grid, and return it on that grid."""
+    chunks = {"y": cfg.chunks, "x": cfg.chunks} if cfg.chunks else None
+    ndvi_path = cfg.path(cfg.ndvi)
+    assert ndvi_path is not None
+    ndvi = rio_io.open_raster(ndvi_path, name="ndvi", variable=cfg.ndvi_variable, chunks=chunks,
+                              years=cfg.ndvi_years)
+    if "time" not in ndvi.dims:
+        raise InputError("ndvi: expected an annual cube (time, y, x), got a single map.")
+    ndvi = ndvi.astype(np.float32)
+    if np.issubdtype(ndvi["time"].dtype, np.datetime64):
+        ndvi = ndvi.assign_coords(time=years_of(ndvi))
+    _check_ndvi(ndvi, cfg)
+    ref = ndvi.isel(time=0, drop=True)
+    progress.step("read NDVI")
+
+    needed_lc = sorted({y for p in cfg.periods.values() for y in p.land_cover})
+    missing_lc = [y for y in needed_lc if y not in cfg.land_cover]
+    if missing_lc:
+        raise InputError(
+            f"land_cover: the periods need maps for {needed_lc} but the config gives "
+            f"{sorted(cfg.land_cover)}; missing {missing_lc}. Add them under land_cover: or change "
+            "the land_cover years of the periods."
+        )
+    nesting = lc_mod.load_nesting(cfg.path(cfg.land_cover_nesting)) if cfg.land_cover_nesting else None
+    identity = {k: k for k in LC_CLASSES}
+    land_cover = {}
+    for year in sorted(cfg.land_cover):
+        path = cfg.path(cfg.land_cover[year])
+        assert path is not None
+        raw = _load_path_2d(cfg, path, f"land_cover {year}", ref, categorical=True)
+        raw = raw.where(raw != NODATA)  # reclassify expects missing values as NaN or nodata
+        lc = lc_mod.reclassify_land_cover(raw, nesting or identity, nodata=NODATA)
+        land_cover[year] = lc.load()
+    progress.step("read land cover")
+
+    soc = _load_2d(cfg, "soc", ref, categorical=False)
+    soc = soc.where(soc >= 0)
+    inputs = Inputs(ndvi=ndvi, land_cover=land_cover, soc=soc)
+    if cfg.climate_zones:
+        inputs.climate_zones = _load_2d(cfg, "climate_zones", ref, categorical=True)
+    if cfg.soil_units:
+        inputs.soil_units = _load_2d(cfg, "soil_units", ref, categorical=True)
+    if cfg.ecological_units:
+        inputs.ecological_units = _load_2d(cfg, "ecological_units", ref, categorical=True)
+    if cfg.population:
+        inputs.population = _load_2d(cfg, "population", ref, categorical=False, sum_preserving=True)
+    if cfg.precipitation:
+        pr_path = cfg.path(cfg.precipitation)
+        assert pr_path is not None
+        pr = rio_io.open_raster(pr_path, name="precipitation", variable=cfg.precipitation_variable)
+        if cfg.align:
+            pr = rio_io.align_to(ref, pr, categorical=False)
+        rio_io.check_same_grid(ref, pr.isel(time=0) if "time" in pr.dims else pr,
+                               ref_name="ndvi", name="precipitation")
+        inputs.precipitation = _annual_precipitation(pr.assign_coords(y=ref.y, x=ref.x))
+    for period, p in (cfg.lpd or {}).items():
+        if period not in cfg.periods:
+            raise InputError(f"lpd: period {period!r} is not one of the periods {list(cfg.periods)}.")
+        inputs.lpd[period] = _load_path_2d(cfg, cfg.path(p), f"lpd {period}", ref, categorical=True)  # type: ignore[arg-type]
+    progress.step("read SOC, climate, soil, population")
+
+    if cfg.admin:
+        admin_path = cfg.path(cfg.admin)
+        assert admin_path is not None
+        gdf = vec_io.read_vector(admin_path, name="admin", layer=cfg.admin_layer)
+        for fld in (cfg.admin_id_field, cfg.admin_name_field):
+            if fld not in gdf.columns:
+                raise InputError(
+                    f"admin: {admin_path.name} has no field {fld!r}; fields are "
+                    f"{[c for c in gdf.columns if c != 'geometry']}. Set admin_id_field / "
+                    "admin_name_field in the config."
+                )
+        inputs.admin_ids = vec_io.rasterize_ids(gdf, ref)
+        inputs.admin_table = pd.DataFrame({
+            "position": np.arange(1, len(gdf) + 1),
+            "admin_id": gdf[cfg.admin_id_field].astype(str).values,
+            "admin_name": gdf[cfg.admin_name_field].astype(str).values,
+        })
+        if not (inputs.admin_ids > 0).any():
+            raise InputError(
+                f"admin: no polygon of {admin_path.name} overlaps the NDVI grid. Check that both "
+                "cover the same region."
+            )
+    if cfg.corrections:
+        _load_corrections(cfg, inputs, ref)
+    progress.step("read admin units and corrections")
+    return inputs
+
+
+def _annual_precipitation(pr: xr.DataArray) -> xr.DataArray:
+    """Annual totals from monthly precipitation, or the input when already annual."""
+    if "time" not in pr.dims:
+        raise InputError("precipitation: expected (time, y, x) monthly or annual totals.")
+    t = pr["time"].values
+    if np.issubdtype(t.dtype, np.datetime64):
+        years = t.astype("datetime64[Y]").astype(int) + 1970
+        if len(np.unique(years)) < len(years):
+            counts = pd.Series(years).value_counts()
+            full = counts[counts == 12].index
+            ann = pr.groupby(xr.DataArray(years, dims="time", name="year")).sum("time", min_count=12)
+            ann = ann.rename(year="time").sel(time=sorted(full))
+            return ann.load()
+        return pr.assign_coords(time=years).load()
+    return pr.load()
+
+
+_RECODE_FIELDS = ("recode_deg_to", "recode_stable_to", "recode_imp_to")
+
+
+def _load_corrections(cfg: Sdg1531Config, inputs: Inputs, ref: xr.DataArray) -> None:
+    path = cfg.path(cfg.corrections)
+    assert path is not None
+    gdf = vec_io.read_vector(path, name="corrections")
+    missing = [f for f in _RECODE_FIELDS if f not in gdf.columns]
+    if missing:
+        raise InputError(
+            f"corrections: {path.name} lacks fields {missing}. Each polygon needs recode_deg_to, "
+            "recode_stable_to, recode_imp_to (-1, 0, 1, or empty to keep) and periods_affected."
+        )
+    period_names = list(cfg.periods)
+    rules: dict[str, dict[int, tuple[int, int, int]]] = {p: {} for p in period_names}
+    rows = []
+    for i, rec in enumerate(gdf.itertuples(index=False), start=1):
+        targets = []
+        for f in _RECODE_FIELDS:
+            v = getattr(rec, f)
+            targets.append(-9999 if v is None or (isinstance(v, float) and np.isnan(v)) else int(v))
+        affected = getattr(rec, "periods_affected", None)
+        if affected is None or (isinstance(affected, float) and np.isnan(affected)):
+            affected_list = period_names
+        elif isinstance(affected, str):
+            affected_list = [a.strip() for a in affected.strip("[]").replace('"', "").split(",") if a.strip()]
+        else:
+            affected_list = list(affected)
+        for a in affected_list:
+            if a not in rules:
+                raise InputError(
+                    f"corrections: polygon {i} names period {a!r}; periods are {period_names}."
+                )
+            rules[a][i] = (targets[0], targets[1], targets[2])
+        rows.append({
+            "polygon": i,
+            "location_name": getattr(rec, "location_name", ""),
+            "process_driving_change": getattr(rec, "process_driving_change", ""),
+            "basis_for_judgement": getattr(rec, "basis_for_judgement", ""),
+            "recode_deg_to": targets[0], "recode_stable_to": targets[1], "recode_imp_to": targets[2],
+            "periods_affected": ",".join(affected_list),
+        })
+    inputs.corrections = vec_io.rasterize_ids(gdf, ref)
+    inputs.correction_rules = rules
+    inputs.correction_table = pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- computing
+
+
+def _lc_at_or_before(land_cover: dict[int, xr.DataArray], year: int) -> xr.DataArray:
+    earlier = [y for y in land_cover if y <= year]
+    return land_cover[max(earlier)] if earlier else land_cover[min(land_cover)]
+
+
+def _ecological_units(inputs: Inputs, year: int) -> xr.DataArray:
+    if inputs.ecological_units is not None:
+        return inputs.ecological_units
+    lc = _lc_at_or_before(inputs.land_cover, year)
+    if inputs.soil_units is None:
+        return lc
+    soil = inputs.soil_units
+    units = xr.where((lc == NODATA) | (soil == NODATA) | (soil < 0), NODATA, soil * 100 + lc)
+    return units.astype(np.int32)
+
+
+def _productivity_for_period(cfg: Sdg1531Config, inputs: Inputs, name: str,
+                             period: PeriodConfig) -> dict[str, xr.DataArray]:
+    opts = cfg.productivity
+    y0, y1 = period.productivity
+    if name in inputs.lpd:
+        lpd = prod_mod.recode_lpd(inputs.lpd[name])
+        return {"lpd5": lpd["lpd5"], "lpd3": lpd["lpd3"]}
+    ndvi = select_years(inputs.ndvi, y0, y1)
+    pr = select_years(inputs.precipitation, y0, y1) if inputs.precipitation is not None else None
+    traj = prod_mod.productivity_trajectory(
+        ndvi, pr=pr, method=opts.trajectory_method, significance=opts.significance,
+        mode=opts.mode, min_years=opts.min_years,
+    )
+    state = prod_mod.productivity_state(
+        ndvi, baseline=period.state_baseline, recent=period.state_recent, method=opts.state_method
+    )
+    p0, p1 = period.performance or period.productivity
+    perf = prod_mod.productivity_performance(
+        select_years(inputs.ndvi, p0, p1), _ecological_units(inputs, y0),
+        percentile=opts.performance_percentile, threshold=opts.performance_threshold,
+    )
+    lpd = prod_mod.land_productivity_dynamics(
+        traj["trajectory"], state["state"], perf["performance"], table=opts.lpd_table
+    )
+    out = {
+        "trajectory": traj["trajectory"],
+        "trajectory_slope": traj["slope"],
+        "trajectory_p": traj["p"],
+        "state": state["state"],
+        "performance": perf["performance"],
+        "performance_ratio": perf["ratio"],
+        "lpd3": lpd["lpd3"],
+    }
+    if "lpd5" in lpd:
+        out["lpd5"] = lpd["lpd5"]
+    return out
+
+
+def _soc_series(cfg: Sdg1531Config, inputs: Inputs) -> xr.DataArray:
+    years = sorted(inputs.land_cover)
+    lc_cube = xr.concat([inputs.land_cover[y] for y in years], dim="time").assign_coords(time=years)
+    f_opt = cfg.soc_options.cropland_factor
+    if isinstance(f_opt, int | float):
+        f: Any = soc_mod.cropland_factor(value=float(f_opt))
+    elif f_opt == "per_pixel":
+        if inputs.climate_zones is None:
+            raise InputError(
+                "soc_options.cropland_factor is 'per_pixel' but no climate_zones raster is given. "
+                "Add climate_zones: to the config, or set cropland_factor to a regime name "
+                "(e.g. 'tropical dry') or a number such as 0.8."
+            )
+        f = soc_mod.cropland_factor(inputs.climate_zones)
+    else:
+        f = soc_mod.cropland_factor(regime=str(f_opt))
+    return soc_mod.soc_stock_series(
+        inputs.soc, lc_cube, f=f, transition_years=cfg.soc_options.transition_years
+    ).load()
+
+
+def _soc_at(series: xr.DataArray, year: int) -> xr.DataArray:
+    yrs = years_of(series)
+    if year not in yrs:
+        raise InputError(
+            f"soc: the SOC series covers {yrs.min()}-{yrs.max()} but year {year} is needed; "
+            "add land cover for that year."
+        )
+    return series.isel(time=int(np.where(yrs == year)[0][0]), drop=True)
+
+
+def compute(cfg: Sdg1531Config, inputs: Inputs, progress: Progress) -> dict[str, dict[str, xr.DataArray]]:
+    """All layers per period (and ``status_<period>`` for each reporting period)."""
+    matrix = lc_mod.load_transition_matrix(cfg.path(cfg.transition_matrix)) if cfg.transition_matrix \
+        else lc_mod.load_transition_matrix()
+    soc_series = _soc_series(cfg, inputs)
+    progress.step("SOC stock series")
+    layers: dict[str, dict[str, xr.DataArray]] = {}
+    for name, period in cfg.periods.items():
+        prod = _productivity_for_period(cfg, inputs, name, period)
+        progress.step(f"{name}: land productivity")
+        ly0, ly1 = period.land_cover
+        lc0, lc1 = inputs.land_cover[ly0], inputs.land_cover[ly1]
+        lc_deg = lc_mod.land_cover_degradation(lc0, lc1, matrix=matrix)
+        water = (lc0 == LC_WATER) | (lc1 == LC_WATER)
+        soc0, soc1 = _soc_at(soc_series, ly0), _soc_at(soc_series, ly1)
+        soc_ds = soc_mod.soc_degradation(soc0, soc1, threshold=cfg.soc_options.threshold,
+                                         water_mask=water)
+        lpd3 = prod["lpd3"].compute()
+        sdg = sdg_mod.one_out_all_out(lpd3, lc_deg, soc_ds["soc_degradation"])
+        sdg_raw = sdg
+        if inputs.corrections is not None and inputs.correction_rules.get(name):
+            corr = xr.DataArray(inputs.corrections, dims=("y", "x"), coords={"y": sdg.y, "x": sdg.x})
+            sdg = sdg_mod.apply_corrections(sdg, corr, inputs.correction_rules[name])
+        # water is excluded from land area: never a class of its own
+        sdg = xr.where(water, NODATA, sdg).astype(np.int16)
+        layer = {k: v for k, v in prod.items()}
+        layer.update({
+            "land_cover_initial": lc0.astype(np.int16),
+            "land_cover_final": lc1.astype(np.int16),
+            "land_cover_transition": lc_mod.land_cover_transition(lc0, lc1),
+            "land_cover_degradation": lc_deg,
+            "soc_initial": soc0.astype(np.float32),
+            "soc_final": soc1.astype(np.float32),
+            "soc_change_pct": soc_ds["pct_change"],
+            "soc_degradation": soc_ds["soc_degradation"],
+            "sdg_uncorrected": xr.where(water, NODATA, sdg_raw).astype(np.int16),
+            "sdg": sdg,
+            "water": water,
+        })
+        layers[name] = {k: v.compute() if hasattr(v, "compute") else v for k, v in layer.items()}
+        progress.step(f"{name}: land cover, SOC, one-out-all-out")
+    base = cfg.baseline_name
+    for name in list(cfg.periods)[1:]:
+        st = sdg_mod.status_expanded(layers[base]["sdg"], layers[name]["sdg"])
+        layers[name]["status7"] = st["status7"].astype(np.int16)
+        layers[name]["status3"] = st["status3"].astype(np.int16)
+    if len(cfg.periods) > 1:
+        progress.step("status against the baseline")
+    return layers
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _territory(inputs: Inputs, shape: tuple[int, int]) -> np.ndarray:
+    if inputs.admin_ids is not None:
+        return inputs.admin_ids > 0
+    return np.ones(shape, dtype=bool)
+
+
+def _zones(inputs: Inputs) -> list[tuple[str, str, np.ndarray | None]]:
+    zones: list[tuple[str, str, np.ndarray | None]] = [("ALL", "Territory", None)]
+    if inputs.admin_ids is not None and inputs.admin_table is not None:
+        for row in inputs.admin_table.itertuples(index=False):
+            zones.append((row.admin_id, row.admin_name, inputs.admin_ids == row.position))
+    return zones
+
+
+CLASS_TABLES: dict[str, dict[int, str]] = {
+    "sdg": CLASS3_NAMES,
+    "lpd3": CLASS3_NAMES,
+    "lpd5": LPD_CLASSES,
+    "land_cover_degradation": CLASS3_NAMES,
+    "soc_degradation": CLASS3_NAMES,
+    "status7": STATUS7_CLASSES,
+    "status3": CLASS3_NAMES,
+}
+
+
+def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str, xr.DataArray]],
+                 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    ref = inputs.ndvi.isel(time=0, drop=True)
+    res_x, res_y = (abs(v) for v in ref.rio.resolution())
+    cell = np.asarray(area_mod.pixel_area_km2(ref.y.values, res_x, res_y, ref.rio.crs), dtype=float)
+    cell2d = np.broadcast_to(cell.reshape(-1, 1) if cell.ndim == 1 else cell, ref.shape)
+    territory = _territory(inputs, ref.shape)
+    zones = _zones(inputs)
+
+    rows: list[dict[str, Any]] = []
+    checks: list[dict[str, Any]] = []
+    for period, layer in layers.items():
+        water = np.asarray(layer["water"]) & territory
+        for zone_id, zone_name, zmask in zones:
+            zone = territory if zmask is None else (zmask & territory)
+            zone_area = float(cell2d[zone].sum())
+            water_area = float(cell2d[zone & water].sum())
+            land_area = zone_area - water_area
+            for indicator, names in CLASS_TABLES.items():
+                if indicator not in layer:
+                    continue
+                arr = np.asarray(layer[indicator])
+                valid = zone & ~water
+                total_classes = 0.0
+                for code, cname in names.items():
+                    a = float(cell2d[valid & (arr == code)].sum())
+                    total_classes += a
+                    rows.append({
+                        "period": period, "admin_id": zone_id, "admin_name": zone_name,
+                        "indicator": indicator, "class_code": code, "class_name": cname,
+                        "area_km2": a, "percent_of_land": 100 * a / land_area if land_area else np.nan,
+                    })
+                nod = float(cell2d[valid & ~np.isin(arr, list(names))].sum())
+                rows.append({
+                    "period": period, "admin_id": zone_id, "admin_name": zone_name,
+                    "indicator": indicator, "class_code": NODATA, "class_name": "No data",
+                    "area_km2": nod, "percent_of_land": 100 * nod / land_area if land_area else np.nan,
+                })
+                reconciled = total_classes + nod + water_area
+                ok = bool(np.isclose(reconciled, zone_area, rtol=RECONCILE_RTOL, atol=1e-9))
+                checks.append({
+                    "period": period, "admin_id": zone_id, "indicator": indicator,
+                    "territory_km2": zone_area, "water_km2": water_area,
+                    "classes_km2": total_classes, "no_data_km2": nod, "ok": ok,
+                })
+    areas = pd.DataFrame(rows)
+
+    # SDG 15.3.1 headline per period and zone
+    sdg = areas[(areas.indicator == "sdg")]
+    headline = []
+    for (period, zid, zname), g in sdg.groupby(["period", "admin_id", "admin_name"], sort=False):
+        deg = float(g.loc[g.class_code == -1, "area_km2"].sum())
+        land = float(g["area_km2"].sum())
+        valid_land = float(g.loc[g.class_code != NODATA, "area_km2"].sum())
+        headline.append({
+            "period": period, "admin_id": zid, "admin_name": zname,
+            "degraded_km2": deg, "land_area_km2": land, "no_data_km2": land - valid_land,
+            "sdg_15_3_1_percent": 100 * deg / land if land else np.nan,
+        })
+    headline_df = pd.DataFrame(headline)
+    if "status3" in areas.indicator.values:
+        st = areas[(areas.indicator == "status3") & (areas.class_code == -1)]
+        status_deg = {(r.period, r.admin_id): r.area_km2 for r in st.itertuples()}
+        base_deg = {r.admin_id: r.degraded_km2 for r in headline_df[headline_df.period == cfg.baseline_name].itertuples()}
+        headline_df["status_degraded_km2"] = [
+            status_deg.get((r.period, r.admin_id), r.degraded_km2 if r.period == cfg.baseline_name else np.nan)
+            for r in headline_df.itertuples()
+        ]
+        headline_df["change_vs_baseline_km2"] = [
+            r.status_degraded_km2 - base_deg.get(r.admin_id, np.nan) for r in headline_df.itertuples()
+        ]
+
+    tables: dict[str, pd.DataFrame] = {"sdg_summary": headline_df, "areas_by_class": areas}
+    valid_all = territory
+    for period, layer in layers.items():
+        lc0 = np.asarray(layer["land_cover_initial"])
+        lc1 = np.asarray(layer["land_cover_final"])
+        y0, y1 = cfg.periods[period].land_cover
+        mat = _crosstab(lc0, lc1, cell2d, valid_all, LC_CLASSES, LC_CLASSES)
+        mat.index.name = f"{y0} \\ {y1}"
+        tables[f"lc_change_{period}"] = mat.reset_index()
+        if "lpd5" in layer:
+            m = _crosstab(lc0, np.asarray(layer["lpd5"]), cell2d, valid_all & ~np.asarray(layer["water"]),
+                          LC_CLASSES, LPD_CLASSES)
+            m.index.name = f"land cover {y0} \\ LPD"
+            tables[f"lpd_by_land_cover_{period}"] = m.reset_index()
+        if "status7" in layer:
+            base = np.asarray(layers[cfg.baseline_name]["sdg"])
+            m = _crosstab(base, np.asarray(layer["sdg"]), cell2d, valid_all & ~np.asarray(layer["water"]),
+                          CLASS3_NAMES, CLASS3_NAMES)
+            m.index.name = f"baseline \\ {period}"
+            tables[f"status_crosstab_{period}"] = m.reset_index()
+    # SOC stock per land cover class at each land cover year (PRAIS SO1-3 T1)
+    soc_rows = []
+    for period, layer in layers.items():
+        for which in ("initial", "final"):
+            year = cfg.periods[period].land_cover[0 if which == "initial" else 1]
+            lc = np.asarray(layer[f"land_cover_{which}"])
+            soc = np.asarray(layer[f"soc_{which}"], dtype=float)
+            for code, cname in LC_CLASSES.items():
+                m = territory & (lc == code) & np.isfinite(soc)
+                a = cell2d[m]
+                soc_rows.append({
+                    "year": year, "land_cover_code": code, "land_cover": cname,
+                    "area_km2": float(a.sum()),
+                    "soc_mean_t_ha": float((soc[m] * a).sum() / a.sum()) if a.sum() else np.nan,
+                    "soc_total_t": float((soc[m] * a * 100).sum()),
+                })
+    tables["soc_stock_by_land_cover"] = pd.DataFrame(soc_rows).drop_duplicates(["year", "land_cover_code"])
+    if inputs.population is not None:
+        pop = np.nan_to_num(np.asarray(inputs.population, dtype=float))
+        prow = []
+        for period, layer in layers.items():
+            arr = np.asarray(layer["sdg"])
+            for code, cname in CLASS3_NAMES.items():
+                prow.append({"period": period, "class_code": code, "class_name": cname,
+                             "population": float(pop[territory & (arr == code)].sum())})
+        tables["population_by_sdg_class"] = pd.DataFrame(prow)
+    if inputs.correction_table is not None:
+        tables["corrections"] = inputs.correction_table
+    tables["area_checks"] = pd.DataFrame(checks)
+    meta = {
+        "territory_km2": float(cell2d[territory].sum()),
+        "pixel_area": "ellipsoidal (geographic CRS)" if ref.rio.crs.is_geographic else "planar (projected CRS)",
+        "all_areas_reconcile": bool(all(c["ok"] for c in checks)),
+    }
+    return tables, meta
+
+
+def _crosstab(a: np.ndarray, b: np.ndarray, cell: np.ndarray, mask: np.ndarray,
+              a_names: dict[int, str], b_names: dict[int, str]) -> pd.DataFrame:
+    out = pd.DataFrame(0.0, index=list(a_names.values()), columns=list(b_names.values()))
+    for ca, na in a_names.items():
+        ma = mask & (a == ca)
+        if not ma.any():
+            continue
+        for cb, nb in b_names.items():
+            out.loc[na, nb] = float(cell[ma & (b == cb)].sum())
+    return out
+
+
+# --------------------------------------------------------------------------- writing
+
+LAYER_META: dict[str, tuple[str, dict[int, str] | None, str]] = {
+    "trajectory": ("Productivity trajectory", CLASS3_NAMES, "1"),
+    "trajectory_slope": ("Productivity trajectory OLS slope", None, "NDVI yr-1"),
+    "trajectory_p": ("Productivity trajectory Mann-Kendall p-value", None, "1"),
+    "state": ("Productivity state", CLASS3_NAMES, "1"),
+    "performance": ("Productivity performance", {-1: "Degraded", 0: "Not degraded"}, "1"),
+    "performance_ratio": ("Productivity performance ratio (mean / unit p90)", None, "1"),
+    "lpd5": ("Land productivity dynamics (5 classes)", LPD_CLASSES, "1"),
+    "lpd3": ("Land productivity degradation", CLASS3_NAMES, "1"),
+    "land_cover_initial": ("Land cover, initial year", LC_CLASSES, "1"),
+    "land_cover_final": ("Land cover, final year", LC_CLASSES, "1"),
+    "land_cover_transition": ("Land cover transition (10*initial + final)", None, "1"),
+    "land_cover_degradation": ("Land cover degradation", CLASS3_NAMES, "1"),
+    "soc_initial": ("SOC stock 0-30 cm, initial year", None, "t C ha-1"),
+    "soc_final": ("SOC stock 0-30 cm, final year", None, "t C ha-1"),
+    "soc_change_pct": ("SOC stock change", None, "%"),
+    "soc_degradation": ("SOC degradation", CLASS3_NAMES, "1"),
+    "sdg_uncorrected": ("SDG 15.3.1 before corrections", CLASS3_NAMES, "1"),
+    "sdg": ("SDG 15.3.1 indicator (one-out-all-out)", CLASS3_NAMES, "1"),
+    "status7": ("Status against baseline (7 classes)", STATUS7_CLASSES, "1"),
+    "status3": ("Status against baseline (3 classes)", CLASS3_NAMES, "1"),
+}
+
+
+def write_layers(layers: dict[str, dict[str, xr.DataArray]], folder: Path, ref: xr.DataArray,
+                 provenance: dict[str, Any], progress: Progress) -> list[Path]:
+    files = []
+    for period, layer in layers.items():
+        pdir = folder / period
+        pdir.mkdir(parents=True, exist_ok=True)
+        for key, (long_name, names, units) in LAYER_META.items():
+            if key not in layer:
+                continue
+            da = layer[key]
+            da = xr.DataArray(np.asarray(da), dims=("y", "x"), coords={"y": ref.y, "x": ref.x})
+            da = da.rio.write_crs(ref.rio.crs)
+            da.attrs.update({"long_name": long_name, "units": units})
+            integer = np.issubdtype(da.dtype, np.integer) or da.dtype == bool
+            if integer:
+                da = da.astype(np.int16)
+            nodata = NODATA if integer else np.nan
+            if not integer:
+                da = da.astype(np.float32)
+            tags = {"period": period, "layer": key, "landwatch_version": landwatch.__version__,
+                    "history": provenance["history"]}
+            files.append(rio_io.write_cog(da, pdir / f"{key}.tif", nodata=nodata, class_names=names, tags=tags))
+        progress.step(f"{period}: wrote maps")
+    return files
+
+
+def _map_png(layers: dict[str, dict[str, xr.DataArray]], cfg: Sdg1531Config, folder: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    names = list(layers)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.6), squeeze=False)
+    cmap = ListedColormap(["#d7191c", "#ffffbf", "#1a9641"])
+    for ax, name in zip(axes[0], names, strict=True):
+        key = "status3" if "status3" in layers[name] else "sdg"
+        arr = np.asarray(layers[name][key]).astype(float)
+        arr[arr == NODATA] = np.nan
+        ax.imshow(arr, cmap=cmap, vmin=-1.5, vmax=1.5, interpolation="nearest")
+        title = "SDG 15.3.1 " + name if key == "sdg" else f"Status {name} vs {cfg.baseline_name}"
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.legend(handles=[Patch(color="#d7191c", label="Degraded"), Patch(color="#ffffbf", label="Stable"),
+                        Patch(color="#1a9641", label="Improved")], loc="lower center", ncol=3)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    p = folder / "sdg1531_map.png"
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    return p
+
+
+def run_sdg1531(cfg: Sdg1531Config, out_dir: str | Path, *, overwrite: bool = False,
+                progress: Progress | None = None) -> RunResult:
+    """Run the full SDG 15.3.1 assessment and write one output folder.
+
+    Outputs: a COG per sub-indicator, indicator and status per period; area tables as
+    CSV/XLSX/JSON; ``summary.json``; ``manifest.json`` with input checksums and
+    parameters. The folder appears only when the whole run succeeded.
+    """
+    progress = progress or NullProgress()
+    n_periods = len(cfg.periods)
+    progress.start(5 + 1 + 2 * n_periods + (1 if n_periods > 1 else 0) + n_periods + 2)
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise InputError(
+            f"output folder {str(out_dir)!r} already exists. Choose another --out or pass --overwrite."
+        )
+    inputs = load_inputs(cfg, progress)
+    layers = compute(cfg, inputs, progress)
+    tables, meta = build_tables(cfg, inputs, layers)
+    progress.step("area tables")
+    params = cfg.model_dump(mode="json")
+    history = f"landwatch {landwatch.__version__} sdg1531 {started.isoformat(timespec='seconds')}"
+    ref = inputs.ndvi.isel(time=0, drop=True)
+    with out_io.atomic_output_dir(out_dir, overwrite=overwrite) as tmp:
+        files = write_layers(layers, tmp / "maps", ref, {"history": history}, progress)
+        files += out_io.write_tables(tables, tmp / "tables")
+        files.append(_map_png(layers, cfg, tmp))
+        summary = {
+            "landwatch_version": landwatch.__version__,
+            "baseline": cfg.baseline_name,
+            "periods": {k: v.model_dump(mode="json") for k, v in cfg.periods.items()},
+            **meta,
+            "sdg_summary": tables["sdg_summary"].to_dict(orient="records"),
+            "area_check_failures": [c for c in tables["area_checks"].to_dict(orient="records") if not c["ok"]],
+        }
+        files.append(out_io.write_json(summary, tmp / "summary.json"))
+        input_files = {"ndvi": cfg.ndvi, "soc": cfg.soc, **{f"land_cover_{y}": p for y, p in cfg.land_cover.items()}}
+        for key in ("precipitation", "land_cover_nesting", "transition_matrix", "climate_zones", "soil_units",
+                    "ecological_units", "population", "admin", "corrections"):
+            if getattr(cfg, key) is not None:
+                input_files[key] = getattr(cfg, key)
+        for k, p in (cfg.lpd or {}).items():
+            input_files[f"lpd_{k}"] = p
+        manifest = {
+            "tool": "landwatch",
+            "version": landwatch.__version__,
+            "workflow": "sdg1531",
+            "started": started.isoformat(),
+            "finished": dt.datetime.now(dt.UTC).isoformat(),
+            "wall_time_s": round(time.perf_counter() - t0, 3),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "numpy": np.__version__,
+            "xarray": xr.__version__,
+            "parameters": params,
+            "inputs": {k: {"path": str(cfg.path(p)), "sha256": out_io.sha256_of(cfg.path(p))}  # type: ignore[arg-type]
+                       for k, p in input_files.items()},
+            "outputs": sorted(str(f.relative_to(tmp)) for f in files),
+        }
+        out_io.write_json(manifest, tmp / "manifest.json")
+        progress.step("summary and manifest")
+    final = [out_dir / f.relative_to(tmp) for f in files]
+    return RunResult(out_dir=out_dir, summary=summary, tables=tables, files=final)
