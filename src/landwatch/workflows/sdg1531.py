@@ -321,10 +321,17 @@ def _productivity_for_period(cfg: Sdg1531Config, inputs: Inputs, name: str,
         lpd = prod_mod.recode_lpd(inputs.lpd[name])
         return {"lpd5": lpd["lpd5"], "lpd3": lpd["lpd3"]}
     ndvi = select_years(inputs.ndvi, y0, y1)
-    pr = select_years(inputs.precipitation, y0, y1) if inputs.precipitation is not None else None
+    pr = None
+    if opts.trajectory_method != "ndvi":
+        if inputs.precipitation is None:
+            raise InputError(
+                f"productivity.trajectory_method is {opts.trajectory_method!r}, which needs "
+                "precipitation; add precipitation: (annual or monthly totals) to the config."
+            )
+        pr = select_years(inputs.precipitation, y0, y1)
     traj = prod_mod.productivity_trajectory(
         ndvi, pr=pr, method=opts.trajectory_method, significance=opts.significance,
-        mode=opts.mode, min_years=opts.min_years,
+        mode=opts.mode, min_years=opts.min_years, sens_slope=False,
     )
     state = prod_mod.productivity_state(
         ndvi, baseline=period.state_baseline, recent=period.state_recent, method=opts.state_method

@@ -145,9 +145,7 @@ def _parse_int(text: str, where: str) -> int:
     try:
         value = float(text)
     except ValueError:
-        raise InputError(
-            f"{where} is {text!r}; expected an integer. Fix the CSV cell."
-        ) from None
+        raise InputError(f"{where} is {text!r}; expected an integer. Fix the CSV cell.") from None
     if not value.is_integer():
         raise InputError(f"{where} is {text!r}; expected an integer. Fix the CSV cell.")
     return int(value)
@@ -199,9 +197,14 @@ def load_transition_matrix(path: str | PathLike[str] | None = None) -> Transitio
         codes = list(range(1, k + 1))
         names = [r[0] for r in body]
     else:
-        codes = [_parse_int(r[0], f"transition matrix {label} row {i + 2} code") for i, r in enumerate(body)]
+        codes = [
+            _parse_int(r[0], f"transition matrix {label} row {i + 2} code")
+            for i, r in enumerate(body)
+        ]
         names = [r[1] if len(r) > 1 else "" for r in body]
-        col_codes = [_parse_int(c, f"transition matrix {label} header column {c!r}") for c in col_labels]
+        col_codes = [
+            _parse_int(c, f"transition matrix {label} header column {c!r}") for c in col_labels
+        ]
         if col_codes != codes:
             raise InputError(
                 f"transition matrix {label}: column codes {col_codes} differ from row codes "
@@ -321,7 +324,7 @@ def _missing(a: np.ndarray, nodata: float | None = None) -> np.ndarray:
     if np.issubdtype(a.dtype, np.floating):
         miss |= np.isnan(a)
     if nodata is not None:
-        miss |= (np.isnan(a) if np.isnan(nodata) else a == nodata)
+        miss |= np.isnan(a) if np.isnan(nodata) else a == nodata
     return miss
 
 
@@ -335,7 +338,9 @@ def _reclassify_core(
     unknown = ~known & ~miss
     if unknown.any():
         bad = np.unique(lc[unknown])
-        shown = ", ".join(str(int(v)) if float(v).is_integer() else str(v) for v in bad[:_MAX_UNKNOWN_SHOWN])
+        shown = ", ".join(
+            str(int(v)) if float(v).is_integer() else str(v) for v in bad[:_MAX_UNKNOWN_SHOWN]
+        )
         more = f" and {bad.size - _MAX_UNKNOWN_SHOWN} more" if bad.size > _MAX_UNKNOWN_SHOWN else ""
         raise InputError(
             f"{name} has codes not in the nesting table: {shown}{more}; expected only the "
@@ -353,7 +358,9 @@ def _cat_attrs(long_name: str, flags: Mapping[int, str]) -> dict[str, object]:
         "units": "1",
         "nodata": NODATA,
         "flag_values": list(flags),
-        "flag_meanings": " ".join(v.lower().replace(" ", "_").replace("-", "_") for v in flags.values()),
+        "flag_meanings": " ".join(
+            v.lower().replace(" ", "_").replace("-", "_") for v in flags.values()
+        ),
     }
 
 
@@ -460,7 +467,9 @@ def land_cover_transition(lc_initial: xr.DataArray, lc_final: xr.DataArray) -> x
     return out.rename("lc_transition")
 
 
-def _degradation_core(a: np.ndarray, b: np.ndarray, lut: np.ndarray, codes: np.ndarray) -> np.ndarray:
+def _degradation_core(
+    a: np.ndarray, b: np.ndarray, lut: np.ndarray, codes: np.ndarray
+) -> np.ndarray:
     fix = "Reclassify it to the matrix legend, or pass a matrix= covering these classes."
     _check_classes(a, codes, "lc_initial", fix)
     _check_classes(b, codes, "lc_final", fix)

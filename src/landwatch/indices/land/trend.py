@@ -51,6 +51,7 @@ __all__ = [
     "kendall_critical_s_table",
     "mann_kendall",
     "mann_kendall_exact_sf",
+    "mann_kendall_from_statistics",
     "ols_slope",
     "sens_slope",
     "trend_statistics",
@@ -111,38 +112,48 @@ class TrendStatistics(NamedTuple):
 # ----------------------------------------------------------------------------- kernel
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _select(a, n, k):  # pragma: no cover - compiled
-    """Quickselect: rearrange a[:n] so that a[k] is the k-th smallest; returns it."""
+    """Quickselect on a[:n] (median-of-3 pivot, branchless Lomuto partition).
+
+    Rearranges a[:n] so that a[k] is the k-th smallest and every a[i < k] <= a[k];
+    returns a[k]. Branchless partitioning is ~2x faster than Hoare's on the
+    ~100-300 pairwise slopes of an annual series (no mispredicted branches).
+    """
     lo = 0
     hi = n - 1
     while hi > lo:
-        mid = (lo + hi) // 2
-        # median of three as pivot
-        if a[mid] < a[lo]:
-            a[mid], a[lo] = a[lo], a[mid]
-        if a[hi] < a[lo]:
-            a[hi], a[lo] = a[lo], a[hi]
-        if a[hi] < a[mid]:
-            a[hi], a[mid] = a[mid], a[hi]
-        pivot = a[mid]
-        i = lo
-        j = hi
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while a[j] > pivot:
-                j -= 1
-            if i <= j:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-                j -= 1
-        if k <= j:
-            hi = j
-        elif k >= i:
-            lo = i
+        mid = (lo + hi) >> 1
+        x0 = a[lo]
+        x1 = a[mid]
+        x2 = a[hi]
+        if x0 > x1:
+            x0, x1 = x1, x0
+        if x1 > x2:
+            x1, x2 = x2, x1
+        if x0 > x1:
+            x0, x1 = x1, x0
+        piv = x1
+        if a[mid] == piv:
+            a[mid] = a[hi]
+            a[hi] = piv
+        elif a[lo] == piv:
+            a[lo] = a[hi]
+            a[hi] = piv
+        store = lo
+        for i in range(lo, hi):
+            v = a[i]
+            a[i] = a[store]
+            a[store] = v
+            store += v < piv
+        a[hi] = a[store]
+        a[store] = piv
+        if store == k:
+            return piv
+        elif store < k:
+            lo = store + 1
         else:
-            break
+            hi = store - 1
     return a[k]
 
 
@@ -155,8 +166,7 @@ def _median_inplace(a, n):  # pragma: no cover - compiled
         return upper
     lower = a[0]
     for i in range(1, k):
-        if a[i] > lower:
-            lower = a[i]
+        lower = max(lower, a[i])
     return (lower + upper) / 2.0
 
 
@@ -185,27 +195,32 @@ def _trend_kernel(
                 if not np.isnan(v):
                     vals[m] = v
                     ts[m] = t[k]
-                    seen[m] = False
                     m += 1
             n_out[r] = m
-            # Mann-Kendall S and tie groups in the same O(m^2) pass
+            # Mann-Kendall S: branchless pass (vectorises), counting tied pairs on the way
             s = 0
-            tie = 0
+            tied_pairs = 0
             for i in range(m - 1):
                 vi = vals[i]
-                eq = 0
                 for j in range(i + 1, m):
                     vj = vals[j]
-                    if vj > vi:
-                        s += 1
-                    elif vj < vi:
-                        s -= 1
-                    elif vj == vi:
-                        eq += 1
-                        seen[j] = True
-                if eq > 0 and not seen[i]:
-                    g = eq + 1  # i is the first member of a tie group of size g
-                    tie += g * (g - 1) * (2 * g + 5)
+                    s += (vj > vi) - (vj < vi)
+                    tied_pairs += vj == vi
+            tie = 0
+            if tied_pairs > 0:
+                # tie groups: the first member i of a group of size g sees g - 1 equal later values
+                for i in range(m):
+                    seen[i] = False
+                for i in range(m - 1):
+                    if seen[i]:
+                        continue
+                    vi = vals[i]
+                    eq = 0
+                    for j in range(i + 1, m):
+                        if vals[j] == vi:
+                            eq += 1
+                            seen[j] = True
+                    tie += eq * (eq + 1) * (2 * eq + 7)  # g(g-1)(2g+5) with g = eq + 1
             s_out[r] = s
             var_out[r] = (m * (m - 1) * (2 * m + 5) - tie) / 18.0
             ties_out[r] = tie > 0
@@ -235,9 +250,11 @@ def _trend_kernel(
             if do_sen:
                 c = 0
                 for i in range(m - 1):
+                    vi = vals[i]
+                    ti = ts[i]
                     for j in range(i + 1, m):
-                        pairs[c] = (vals[j] - vals[i]) / (ts[j] - ts[i])
-                        c += 1
+                        pairs[c + j - i - 1] = (vals[j] - vi) / (ts[j] - ti)
+                    c += m - 1 - i
                 sb = _median_inplace(pairs, c)
                 for i in range(m):
                     work[i] = vals[i]
@@ -283,7 +300,9 @@ def _time_coordinate(t: np.ndarray | None, ntime: int) -> np.ndarray:
     return t
 
 
-def trend_statistics(x: np.ndarray, t: np.ndarray | None = None, *, sen: bool = True) -> TrendStatistics:
+def trend_statistics(
+    x: np.ndarray, t: np.ndarray | None = None, *, sen: bool = True
+) -> TrendStatistics:
     """Mann-Kendall S, Var(S), OLS and Theil-Sen lines of every series in one pass.
 
     Parameters
@@ -306,7 +325,7 @@ def trend_statistics(x: np.ndarray, t: np.ndarray | None = None, *, sen: bool = 
     ntime = x.shape[-1]
     t = _time_coordinate(t, ntime)
     lead = x.shape[:-1]
-    x2 = x.reshape(-1, ntime)
+    x2 = x.reshape(int(np.prod(lead, dtype=np.int64)), ntime)
     nrow = x2.shape[0]
     s = np.empty(nrow, np.int64)
     var = np.empty(nrow, np.float64)
