@@ -56,7 +56,11 @@ NDVI_BASE: dict[int, float] = {1: 0.65, 2: 0.40, 3: 0.45, 4: 0.55, 5: 0.15, 6: 0
 #: NDVI factor per soil unit 1..4.
 NDVI_SOIL_FACTOR: dict[int, float] = {1: 0.92, 2: 1.0, 3: 1.04, 4: 1.08}
 NDVI_HETEROGENEITY = 0.06  # sd of the smooth multiplicative field
-NDVI_NOISE_SD = 0.016  # temporally independent pixel noise
+# Temporally independent pixel noise of an ANNUAL mean NDVI: a year holds ~23 16-day
+# MODIS composites with ~0.04-0.05 residual noise each, so ~0.045 / sqrt(23) ~ 0.01.
+# The Trends.Earth percentile state is sensitive to this value (README: at 0.016 it
+# flags ~8 % of stable ground in the baseline, at 0.010 under 2 %).
+NDVI_NOISE_SD = 0.010
 NDVI_PRECIP_K = 0.12  # ndvi_t = base_t * (1 + k * annual precipitation anomaly_t)
 NDVI_RANGE: tuple[float, float] = (-0.1, 0.95)
 
@@ -221,46 +225,61 @@ EXPECTED: dict[str, dict[str, Any]] = {
     },
     "stable": {
         "baseline": _E(lc=0, soc=0, lpd5=4, acceptable=[4], robust=True),
-        "report_1": _E(lc=0, soc=0, lpd5=4, acceptable=[4], robust=True),
+        "report_1": _E(lc=0, soc=0, lpd5=4, acceptable=[4, 2], robust=False),
         "report_2": _E(lc=0, soc=0, lpd5=4, acceptable=[4], robust=True),
-        "reason": "only the regional rainfall signal and noise: Stable (MK alone flags ~5 %).",
+        "reason": "only the regional rainfall signal and noise: Stable (MK alone flags ~5 %). "
+        "report_1: the planted 2016-17 regional drought falls in the state's recent window "
+        "(2017-2019) and lowers NDVI everywhere, so the state metric (not climate-corrected, "
+        "as in Trends.Earth) flags part of the stable ground as moderate decline (LPD 2).",
     },
     "drought_dip": {
         "baseline": _E(lc=0, soc=0, lpd5=4, acceptable=[4], robust=True),
-        "report_1": _E(lc=0, soc=0, lpd5=4, acceptable=[4], robust=True),
+        "report_1": _E(lc=0, soc=0, lpd5=4, acceptable=[4, 2], robust=False),
         "report_2": _E(lc=0, soc=0, lpd5=4, acceptable=[4], robust=True),
-        "reason": "two dip years inside each window and full recovery: no trend, no state "
-        "change (recent 3 years are normal) -> Stable; a drought must not read as degradation.",
+        "reason": "two dip years inside each window and full recovery: no trend -> Stable; "
+        "a drought must not read as degradation. baseline and report_2: the recent state "
+        "years are normal. report_1: the 2017 dip lies in the recent state window "
+        "(2017-2019), so the state metric flags part of the patch (LPD 2): a drought-induced "
+        "false positive of the kind the correction polygons exist for.",
     },
     "low_performance": {
-        "baseline": _E(lc=0, soc=0, lpd5=3, acceptable=[3], robust=True),
-        "report_1": _E(lc=0, soc=0, lpd5=3, acceptable=[3], robust=True),
-        "report_2": _E(lc=0, soc=0, lpd5=3, acceptable=[3], robust=True),
+        "baseline": _E(lc=0, soc=0, lpd5=3, acceptable=[3, 4], robust=True),
+        "report_1": _E(lc=0, soc=0, lpd5=3, acceptable=[3, 4], robust=True),
+        "report_2": _E(lc=0, soc=0, lpd5=3, acceptable=[3, 4], robust=True),
         "reason": "no trend, no state change, mean NDVI ~0.37 x the unit's 90th percentile "
-        "(< 0.5) -> Stable but stressed (LPD 3, counted as stable in the 3-class SDG).",
+        "(< 0.5) -> Stable but stressed (LPD 3, counted as stable in the 3-class SDG); where "
+        "noise makes the state +1 the Trends.Earth table gives Stable (4) instead.",
     },
     "wetland_drainage": {
         "baseline": _E(lc=-1, soc=-1, lpd5=1, acceptable=[1, 2], robust=True),
         "report_1": _E(lc=0, soc=0, lpd5=4, acceptable=[4, 1, 2], robust=False),
-        "report_2": _E(lc=0, soc=0, lpd5=4, acceptable=[4], robust=True),
-        "reason": "wetland -> cropland is degradation in the UNCCD matrix; SOC factor 0.71 "
-        "(29 % loss x 15/20 yr = 22 % > 10 %); NDVI step -18 % in 2008 gives a decline in "
-        "2000-2015, a borderline one in 2004-2019 (4 high years) and none in 2008-2023.",
+        "report_2": _E(lc=0, soc=-1, lpd5=4, acceptable=[4], robust=True),
+        "reason": "wetland -> cropland is degradation in the UNCCD matrix; the land cover "
+        "maps show the change between 2000 and 2015, so SOC places it mid-interval (new "
+        "class from 2008, Trends.Earth's rule) and loses 29 % over 20 years: -23 % by 2015 "
+        "(degraded), -6.6 % 2015-2019 (stable) and -13 % 2015-2023 (degraded: legacy loss); "
+        "NDVI step -18 % in 2008 gives a decline in 2000-2015, a borderline one in "
+        "2004-2019 (4 high years) and none in 2008-2023.",
     },
     "deforestation": {
         "baseline": _E(lc=-1, soc=-1, lpd5=1, acceptable=[1, 2], robust=True),
         "report_1": _E(lc=0, soc=0, lpd5=1, acceptable=[1, 2], robust=True),
-        "report_2": _E(lc=0, soc=0, lpd5=4, acceptable=[4, 1, 2], robust=False),
-        "reason": "tree -> cropland is degradation; SOC cropland factor f (0.58 dry, 0.64 "
-        "montane) over 15 of 20 years > 10 % loss; NDVI step -31 % in 2010: decline in "
-        "2000-2015 and 2004-2019 (6 high years), mostly none in 2008-2023 (2 high years).",
+        "report_2": _E(lc=0, soc=-1, lpd5=4, acceptable=[4, 1, 2], robust=True),
+        "reason": "tree -> cropland is degradation; the maps show it between 2000 and 2015, "
+        "so SOC places it mid-interval (from 2008) with cropland factor f (0.58 dry, 0.64 "
+        "montane) over 20 years: -34 to -29 % by 2015, -10.1 / -8.4 % 2015-2019 "
+        "(borderline, so report_1 SOC is not asserted), -20 / -17 % 2015-2023 (degraded: "
+        "legacy loss); NDVI step -31 % in 2010: decline in 2000-2015 and 2004-2019 (6 high "
+        "years), mostly none in 2008-2023 (2 high years).",
     },
     "urban_expansion": {
         "baseline": _E(lc=0, soc=0, lpd5=4, acceptable=[4], robust=True),
         "report_1": _E(lc=-1, soc=-1, lpd5=1, acceptable=[1, 2], robust=True),
-        "report_2": _E(lc=-1, soc=-1, lpd5=1, acceptable=[1, 2], robust=True),
+        "report_2": _E(lc=-1, soc=-1, lpd5=1, acceptable=[1, 2, 4], robust=True),
         "reason": "crop/grass -> artificial is degradation; SOC factor 0.1 (90 % x 4/20 yr "
-        "= 18 % > 10 %); NDVI falls to 0.15 from 2017.",
+        "= 18 % > 10 %); NDVI falls to 0.15 from 2017. In 2008-2023 a step (9 high, 7 low "
+        "years) is not always a significant monotonic trend, and the percentile state may "
+        "miss it, so LPD 4 occurs there; land cover makes the pixel degraded anyway.",
     },
     "afforestation": {
         "baseline": _E(lc=1, soc=0, lpd5=5, acceptable=[5], robust=True),

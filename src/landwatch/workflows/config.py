@@ -51,6 +51,9 @@ class ProductivityOptions(BaseModel):
     trajectory_method: Literal["ndvi", "restrend", "rue"] = "ndvi"
     mode: Literal["landwatch", "trends_earth"] = "landwatch"
     significance: float = Field(0.05, gt=0, lt=0.5)
+    min_slope: float = Field(
+        0.001, ge=0, description="|OLS slope| per year a significant trend must exceed (landwatch mode)"
+    )
     state_method: Literal["percentile", "zscore"] = "percentile"
     lpd_table: Literal["trends_earth", "gpg_v2", "gpg_v1"] = "trends_earth"
     performance_threshold: float = Field(0.5, gt=0, lt=1)

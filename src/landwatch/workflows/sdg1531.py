@@ -332,6 +332,7 @@ def _productivity_for_period(cfg: Sdg1531Config, inputs: Inputs, name: str,
     traj = prod_mod.productivity_trajectory(
         ndvi, pr=pr, method=opts.trajectory_method, significance=opts.significance,
         mode=opts.mode, min_years=opts.min_years, sens_slope=False,
+        min_slope=opts.min_slope if opts.mode == "landwatch" else 0.0,
     )
     state = prod_mod.productivity_state(
         ndvi, baseline=period.state_baseline, recent=period.state_recent, method=opts.state_method

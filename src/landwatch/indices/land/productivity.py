@@ -251,6 +251,7 @@ def _trajectory_core(
     mode: str,
     min_years: int,
     sens: bool,
+    min_slope: float = 0.0,
 ) -> tuple[np.ndarray, ...]:
     _check_ndvi_values(x)
     if method == "ndvi":
@@ -268,7 +269,8 @@ def _trajectory_core(
     enough = st.n >= min_years
     if mode == "landwatch":
         with np.errstate(invalid="ignore"):
-            traj = np.where(mk.p <= significance, np.sign(st.s), 0).astype(np.int16)
+            trend = (mk.p <= significance) & (np.abs(st.ols_slope) > min_slope)
+            traj = np.where(trend, np.sign(st.s), 0).astype(np.int16)
         code = None
     else:
         code = np.where(enough, _te_significance_code(st.s, st.ols_slope, st.n), NODATA).astype(
@@ -302,6 +304,7 @@ def productivity_trajectory(
     min_years: int = 10,
     mk_method: Literal["auto", "exact", "normal"] = "auto",
     sens_slope: bool = True,
+    min_slope: float = 0.0,
 ) -> xr.Dataset:
     """Productivity trajectory: the direction and significance of the NDVI trend.
 
@@ -333,6 +336,11 @@ def productivity_trajectory(
     sens_slope : bool
         Compute the Theil-Sen slope (about 5x the cost of Mann-Kendall + OLS);
         NaN when False.
+    min_slope : float
+        ``mode="landwatch"``: a significant trend also needs |OLS slope| greater
+        than this (units per year), so that statistically significant but
+        negligible trends stay stable. Default 0 (no dead band); the workflow
+        default is 0.001 NDVI/yr, Trends.Earth's dead band.
 
     Returns
     -------
@@ -452,6 +460,7 @@ def productivity_trajectory(
             "mode": mode,
             "min_years": int(min_years),
             "sens": bool(sens_slope),
+            "min_slope": float(min_slope),
         },
         dask="parallelized",
         output_dtypes=dtypes,
@@ -467,6 +476,7 @@ def productivity_trajectory(
         "alternative": alternative,
         "mk_method": mk_method,
         "min_years": int(min_years),
+        "min_slope": float(min_slope),
         "period": _year_span(years),
     }
     ds["slope"].attrs = _attrs(f"OLS slope of annual {method} per year", per_year)
