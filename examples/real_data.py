@@ -24,6 +24,7 @@ import argparse
 import json
 import resource
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -193,11 +194,11 @@ def run_modis(data: Path, out: Path) -> dict[str, Any]:
             "shape": [int(ndvi.sizes["y"]), int(ndvi.sizes["x"])],
             "nodata_fraction_raw": float(np.isnan(ndvi.values).mean()),
             "annual_years": [int(yrs[0]), int(yrs[-1])],
-            "dropped_years": sorted(
-                set(pd.DatetimeIndex(dates).year.tolist()) - set(yrs.tolist())
-            ),
+            "dropped_years": sorted(set(pd.DatetimeIndex(dates).year.tolist()) - set(yrs.tolist())),
             "annual_nan_pixel_years": int(np.isnan(annual.values).sum()),
-            "tile_mean_annual_ndvi": {int(y): round(float(v), 4) for y, v in zip(yrs, tile_mean)},
+            "tile_mean_annual_ndvi": {
+                int(y): round(float(v), 4) for y, v in zip(yrs, tile_mean, strict=True)
+            },
             "tile_mean_2001_2009": float(tile_mean[(yrs >= 2001) & (yrs <= 2009)].mean()),
             "tile_mean_2010_2015": float(tile_mean[(yrs >= 2010) & (yrs <= 2015)].mean()),
             "tile_mean_2019_2020": float(tile_mean[(yrs >= 2019) & (yrs <= 2020)].mean()),
@@ -217,25 +218,28 @@ def plot_modis(result: dict[str, Any], annuals: dict[str, xr.DataArray], path: P
     norm = BoundaryNorm(np.arange(0.5, 6.5), cmap.N)
     fig = plt.figure(figsize=(11, 7.4), layout="constrained")
     gs = fig.add_gridspec(2, 4, height_ratios=[1, 1.05])
-    for i, (key, tile) in enumerate(result["tiles"].items()):
+    for i, tile in enumerate(result["tiles"].values()):
         for j, (win, lpd5) in enumerate(tile["_lpd5"].items()):
             ax = fig.add_subplot(gs[0, 2 * i + j])
             v = np.where(lpd5.values == NODATA, np.nan, lpd5.values)
-            x, y = lpd5.x.values / 1000, lpd5.y.values / 1000
-            half = 0.125
+            # km from the tile's south-west corner (UTM coordinates crowd the axis)
+            res = abs(float(lpd5.x[1] - lpd5.x[0])) / 1000
+            x0 = float(lpd5.x.min()) / 1000 - res / 2
+            y0 = float(lpd5.y.min()) / 1000 - res / 2
             ax.imshow(
                 v,
                 cmap=cmap,
                 norm=norm,
                 interpolation="nearest",
-                extent=(x[0] - half, x[-1] + half, y[-1] - half, y[0] + half),
+                extent=(0, v.shape[1] * res, 0, v.shape[0] * res),
             )
             ax.set_title(f"{tile['title']}\nLPD {win}", fontsize=9)
-            ax.set_xlabel("UTM 19S x (km)", fontsize=7)
-            if j == 0 and i == 0:
-                ax.set_ylabel("y (km)", fontsize=7)
-            ax.tick_params(labelsize=6)
-            ax.ticklabel_format(useOffset=False, style="plain")
+            ax.set_xlabel(f"km east of {x0:.2f} km E (UTM 19S)", fontsize=7)
+            if j == 0:
+                ax.set_ylabel(f"km north of {y0:.2f} km N", fontsize=7)
+            ax.set_xticks([0, 1, 2])
+            ax.set_yticks([0, 1, 2])
+            ax.tick_params(labelsize=7)
     handles = [Patch(color=LPD_COLOURS[k], label=f"{k} {n}") for k, n in LPD_CLASSES.items()]
     fig.legend(handles=handles, loc="outside upper center", ncol=5, fontsize=8, frameon=False)
     colours = {WINDOWS[0]: "#1f78b4", WINDOWS[1]: "#e31a1c"}
@@ -288,9 +292,12 @@ def equal_area_check(crs: pyproj.CRS, x: np.ndarray, y: np.ndarray) -> dict[str,
     lon, lat = proj(xx.ravel(), yy.ravel(), inverse=True)
     f = proj.get_factors(lon, lat)
     scale = np.asarray(f.areal_scale)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "may lose information": just a label
+        proj_string = crs.to_proj4()
     return {
         "method": crs.coordinate_operation.method_name if crs.coordinate_operation else crs.name,
-        "proj4": crs.to_proj4(),
+        "proj": proj_string,
         "areal_scale_min": float(scale.min()),
         "areal_scale_max": float(scale.max()),
         "checked_points": int(scale.size),
@@ -324,7 +331,9 @@ def run_motif(data: Path, nesting_csv: Path, out: Path) -> dict[str, Any]:
     crs = pyproj.CRS(ref.rio.crs)
     nodata = int(ref.rio.nodata)
     res_x, res_y = ref.rio.resolution()
-    ea = equal_area_check(crs, ref.x.values[:: ref.sizes["x"] // 8], ref.y.values[:: ref.sizes["y"] // 8])
+    ea = equal_area_check(
+        crs, ref.x.values[:: ref.sizes["x"] // 8], ref.y.values[:: ref.sizes["y"] // 8]
+    )
 
     nesting = load_nesting(nesting_csv)
     un = {y: reclassify_land_cover(lc[y], nesting, nodata=nodata) for y in lc}
@@ -348,7 +357,7 @@ def run_motif(data: Path, nesting_csv: Path, out: Path) -> dict[str, Any]:
     changed_unccd = int((((trans.values // 10) != (trans.values % 10)) & valid).sum())
     # transitions in the source legend (pixels), largest first
     raw_pairs = pd.Series(
-        (a0[valid & (a0 != a1)].astype(np.int32) * 10 + a1[valid & (a0 != a1)])
+        a0[valid & (a0 != a1)].astype(np.int32) * 10 + a1[valid & (a0 != a1)]
     ).value_counts()
     t_compute = time.perf_counter() - t0 - t_read
 
@@ -372,9 +381,7 @@ def run_motif(data: Path, nesting_csv: Path, out: Path) -> dict[str, Any]:
         "changed_pixels_source_legend": changed_raw,
         "changed_pixels_unccd_legend": changed_unccd,
         "pixels_by_source_class": {
-            str(y): {
-                f"{k} {n}": int((lc[y].values == k).sum()) for k, n in MOTIF_CLASSES.items()
-            }
+            str(y): {f"{k} {n}": int((lc[y].values == k).sum()) for k, n in MOTIF_CLASSES.items()}
             for y in lc
         },
         "top_source_transitions_pixels": {
@@ -471,7 +478,9 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     m = run_modis(data / "npphen_modis_ndvi", args.out)
     md = m["tiles"]["megadrought"]
-    print(f"MODIS: {m['seconds']} s; annual years {md['annual_years']}, dropped {md['dropped_years']}")
+    print(
+        f"MODIS: {m['seconds']} s; annual years {md['annual_years']}, dropped {md['dropped_years']}"
+    )
     for key, tile in m["tiles"].items():
         for w, r in tile["windows"].items():
             tm = r["tile_mean"]
@@ -480,9 +489,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{tm['sens_slope_per_yr']:+.5f}/yr, MK p {tm['mann_kendall_p_two_sided']:.4f}"
             )
     if not args.skip_motif:
-        r = run_motif(
-            data / "motif_landcover", REPO / "examples" / "motif_nesting.csv", args.out
-        )
+        r = run_motif(data / "motif_landcover", REPO / "examples" / "motif_nesting.csv", args.out)
         print(
             f"motif: {r['valid_pixels']:,} valid px, {r['changed_pixels_source_legend']:,} changed; "
             f"degradation km2 {r['lc_degradation_km2']}; {r['seconds']} s; "

@@ -450,14 +450,6 @@ def _territory(inputs: Inputs, shape: tuple[int, int]) -> np.ndarray:
     return np.ones(shape, dtype=bool)
 
 
-def _zones(inputs: Inputs) -> list[tuple[str, str, np.ndarray | None]]:
-    zones: list[tuple[str, str, np.ndarray | None]] = [("ALL", "Territory", None)]
-    if inputs.admin_ids is not None and inputs.admin_table is not None:
-        for row in inputs.admin_table.itertuples(index=False):
-            zones.append((row.admin_id, row.admin_name, inputs.admin_ids == row.position))
-    return zones
-
-
 CLASS_TABLES: dict[str, dict[int, str]] = {
     "sdg": CLASS3_NAMES,
     "lpd3": CLASS3_NAMES,
@@ -469,72 +461,125 @@ CLASS_TABLES: dict[str, dict[int, str]] = {
 }
 
 
+class _ZoneSums:
+    """Area sums per zone and class with one ``np.bincount`` per layer.
+
+    Zones are the admin units (1..n) or, without admin units, the whole grid (1);
+    zone 0 is outside the territory. "ALL" is the sum over zones.
+    """
+
+    def __init__(self, zone_ids: np.ndarray, cell: np.ndarray) -> None:
+        self.zone = zone_ids.ravel().astype(np.int64)
+        self.cell = np.broadcast_to(cell, zone_ids.shape).ravel()
+        self.nz = int(self.zone.max()) + 1
+
+    def by_class(self, arr: np.ndarray, codes: list[int], mask: np.ndarray,
+                 values: np.ndarray | None = None) -> np.ndarray:
+        """Sum of cell area (times ``values``) per (zone, class index).
+
+        The last class index collects every value not in ``codes`` (no data).
+        """
+        k = len(codes) + 1
+        a = arr.ravel()
+        m = mask.ravel()
+        idx = np.full(a.shape, k - 1, dtype=np.int64)
+        for i, c in enumerate(codes):
+            idx[a == c] = i
+        w = self.cell[m] if values is None else self.cell[m] * values.ravel()[m]
+        out = np.bincount(self.zone[m] * k + idx[m], weights=w, minlength=self.nz * k)
+        return out.reshape(self.nz, k)
+
+    def total(self, mask: np.ndarray) -> np.ndarray:
+        m = mask.ravel()
+        return np.bincount(self.zone[m], weights=self.cell[m], minlength=self.nz)
+
+
+def _crosstab(a: np.ndarray, b: np.ndarray, cell: np.ndarray, mask: np.ndarray,
+              a_names: dict[int, str], b_names: dict[int, str]) -> pd.DataFrame:
+    """km2 of each (a class, b class) pair inside ``mask`` (other values ignored)."""
+    ka, kb = len(a_names), len(b_names)
+    ia = np.full(a.shape, -1, dtype=np.int64)
+    ib = np.full(b.shape, -1, dtype=np.int64)
+    for i, c in enumerate(a_names):
+        ia[a == c] = i
+    for j, c in enumerate(b_names):
+        ib[b == c] = j
+    m = mask & (ia >= 0) & (ib >= 0)
+    cellb = np.broadcast_to(cell, a.shape)
+    counts = np.bincount(ia[m] * kb + ib[m], weights=cellb[m], minlength=ka * kb)
+    return pd.DataFrame(counts.reshape(ka, kb), index=list(a_names.values()),
+                        columns=list(b_names.values()))
+
+
 def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str, xr.DataArray]],
                  ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Area tables per period, indicator, class and admin unit, with reconciliation checks."""
     ref = inputs.ndvi.isel(time=0, drop=True)
     res_x, res_y = (abs(v) for v in ref.rio.resolution())
     cell = np.asarray(area_mod.pixel_area_km2(ref.y.values, res_x, res_y, ref.rio.crs), dtype=float)
     cell2d = np.broadcast_to(cell.reshape(-1, 1) if cell.ndim == 1 else cell, ref.shape)
     territory = _territory(inputs, ref.shape)
-    zones = _zones(inputs)
+    zone_ids = inputs.admin_ids if inputs.admin_ids is not None else territory.astype(np.int32)
+    sums = _ZoneSums(zone_ids, cell2d)
+    zones: list[tuple[str, str, list[int]]] = [("ALL", "Territory", list(range(1, sums.nz)))]
+    if inputs.admin_table is not None:
+        for row in inputs.admin_table.itertuples(index=False):
+            zones.append((str(row.admin_id), str(row.admin_name), [int(row.position)]))
+    zone_area = sums.total(territory)
 
     rows: list[dict[str, Any]] = []
     checks: list[dict[str, Any]] = []
     for period, layer in layers.items():
         water = np.asarray(layer["water"]) & territory
-        for zone_id, zone_name, zmask in zones:
-            zone = territory if zmask is None else (zmask & territory)
-            zone_area = float(cell2d[zone].sum())
-            water_area = float(cell2d[zone & water].sum())
-            land_area = zone_area - water_area
-            for indicator, names in CLASS_TABLES.items():
-                if indicator not in layer:
-                    continue
-                arr = np.asarray(layer[indicator])
-                valid = zone & ~water
-                total_classes = 0.0
-                for code, cname in names.items():
-                    a = float(cell2d[valid & (arr == code)].sum())
-                    total_classes += a
+        water_area = sums.total(water)
+        valid = territory & ~water
+        for indicator, names in CLASS_TABLES.items():
+            if indicator not in layer:
+                continue
+            table = sums.by_class(np.asarray(layer[indicator]), list(names), valid)
+            labels = [*names.items(), (NODATA, "No data")]
+            for zone_id, zone_name, members in zones:
+                z_area = float(zone_area[members].sum())
+                w_area = float(water_area[members].sum())
+                land = z_area - w_area
+                per_class = table[members].sum(axis=0)
+                for (code, cname), a in zip(labels, per_class, strict=True):
                     rows.append({
                         "period": period, "admin_id": zone_id, "admin_name": zone_name,
                         "indicator": indicator, "class_code": code, "class_name": cname,
-                        "area_km2": a, "percent_of_land": 100 * a / land_area if land_area else np.nan,
+                        "area_km2": float(a),
+                        "percent_of_land": 100 * float(a) / land if land else np.nan,
                     })
-                nod = float(cell2d[valid & ~np.isin(arr, list(names))].sum())
-                rows.append({
-                    "period": period, "admin_id": zone_id, "admin_name": zone_name,
-                    "indicator": indicator, "class_code": NODATA, "class_name": "No data",
-                    "area_km2": nod, "percent_of_land": 100 * nod / land_area if land_area else np.nan,
-                })
-                reconciled = total_classes + nod + water_area
-                ok = bool(np.isclose(reconciled, zone_area, rtol=RECONCILE_RTOL, atol=1e-9))
+                classes, nod = float(per_class[:-1].sum()), float(per_class[-1])
                 checks.append({
                     "period": period, "admin_id": zone_id, "indicator": indicator,
-                    "territory_km2": zone_area, "water_km2": water_area,
-                    "classes_km2": total_classes, "no_data_km2": nod, "ok": ok,
+                    "territory_km2": z_area, "water_km2": w_area, "classes_km2": classes,
+                    "no_data_km2": nod,
+                    "ok": bool(np.isclose(classes + nod + w_area, z_area, rtol=RECONCILE_RTOL, atol=1e-9)),
                 })
     areas = pd.DataFrame(rows)
 
     # SDG 15.3.1 headline per period and zone
-    sdg = areas[(areas.indicator == "sdg")]
     headline = []
+    sdg = areas[areas.indicator == "sdg"]
     for (period, zid, zname), g in sdg.groupby(["period", "admin_id", "admin_name"], sort=False):
         deg = float(g.loc[g.class_code == -1, "area_km2"].sum())
         land = float(g["area_km2"].sum())
-        valid_land = float(g.loc[g.class_code != NODATA, "area_km2"].sum())
+        nod = float(g.loc[g.class_code == NODATA, "area_km2"].sum())
         headline.append({
             "period": period, "admin_id": zid, "admin_name": zname,
-            "degraded_km2": deg, "land_area_km2": land, "no_data_km2": land - valid_land,
+            "degraded_km2": deg, "land_area_km2": land, "no_data_km2": nod,
             "sdg_15_3_1_percent": 100 * deg / land if land else np.nan,
         })
     headline_df = pd.DataFrame(headline)
     if "status3" in areas.indicator.values:
         st = areas[(areas.indicator == "status3") & (areas.class_code == -1)]
         status_deg = {(r.period, r.admin_id): r.area_km2 for r in st.itertuples()}
-        base_deg = {r.admin_id: r.degraded_km2 for r in headline_df[headline_df.period == cfg.baseline_name].itertuples()}
+        base_deg = {r.admin_id: r.degraded_km2
+                    for r in headline_df[headline_df.period == cfg.baseline_name].itertuples()}
         headline_df["status_degraded_km2"] = [
-            status_deg.get((r.period, r.admin_id), r.degraded_km2 if r.period == cfg.baseline_name else np.nan)
+            status_deg.get((r.period, r.admin_id),
+                           r.degraded_km2 if r.period == cfg.baseline_name else np.nan)
             for r in headline_df.itertuples()
         ]
         headline_df["change_vs_baseline_km2"] = [
@@ -542,42 +587,54 @@ def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str,
         ]
 
     tables: dict[str, pd.DataFrame] = {"sdg_summary": headline_df, "areas_by_class": areas}
-    valid_all = territory
+    lc_codes = list(LC_CLASSES)
+    lc_labels = [*LC_CLASSES.items(), (NODATA, "No data")]
+    # land cover area per class and year, water included (PRAIS SO1-1 T4)
+    lc_rows = []
+    for year, lc in sorted(inputs.land_cover.items()):
+        per = sums.by_class(np.asarray(lc), lc_codes, territory)[1:].sum(axis=0)
+        for (code, cname), a in zip(lc_labels, per, strict=True):
+            lc_rows.append({"year": year, "land_cover_code": code, "land_cover": cname, "area_km2": float(a)})
+    tables["land_cover_areas"] = pd.DataFrame(lc_rows)
     for period, layer in layers.items():
         lc0 = np.asarray(layer["land_cover_initial"])
         lc1 = np.asarray(layer["land_cover_final"])
+        notwater = territory & ~np.asarray(layer["water"])
         y0, y1 = cfg.periods[period].land_cover
-        mat = _crosstab(lc0, lc1, cell2d, valid_all, LC_CLASSES, LC_CLASSES)
+        mat = _crosstab(lc0, lc1, cell2d, territory, LC_CLASSES, LC_CLASSES)
         mat.index.name = f"{y0} \\ {y1}"
         tables[f"lc_change_{period}"] = mat.reset_index()
         if "lpd5" in layer:
-            m = _crosstab(lc0, np.asarray(layer["lpd5"]), cell2d, valid_all & ~np.asarray(layer["water"]),
-                          LC_CLASSES, LPD_CLASSES)
+            m = _crosstab(lc0, np.asarray(layer["lpd5"]), cell2d, notwater, LC_CLASSES, LPD_CLASSES)
             m.index.name = f"land cover {y0} \\ LPD"
             tables[f"lpd_by_land_cover_{period}"] = m.reset_index()
         if "status7" in layer:
             base = np.asarray(layers[cfg.baseline_name]["sdg"])
-            m = _crosstab(base, np.asarray(layer["sdg"]), cell2d, valid_all & ~np.asarray(layer["water"]),
-                          CLASS3_NAMES, CLASS3_NAMES)
+            m = _crosstab(base, np.asarray(layer["sdg"]), cell2d, notwater, CLASS3_NAMES, CLASS3_NAMES)
             m.index.name = f"baseline \\ {period}"
             tables[f"status_crosstab_{period}"] = m.reset_index()
     # SOC stock per land cover class at each land cover year (PRAIS SO1-3 T1)
     soc_rows = []
+    seen: set[int] = set()
     for period, layer in layers.items():
-        for which in ("initial", "final"):
-            year = cfg.periods[period].land_cover[0 if which == "initial" else 1]
+        for i, which in enumerate(("initial", "final")):
+            year = cfg.periods[period].land_cover[i]
+            if year in seen:
+                continue
+            seen.add(year)
             lc = np.asarray(layer[f"land_cover_{which}"])
             soc = np.asarray(layer[f"soc_{which}"], dtype=float)
-            for code, cname in LC_CLASSES.items():
-                m = territory & (lc == code) & np.isfinite(soc)
-                a = cell2d[m]
+            has = territory & np.isfinite(soc)
+            area = sums.by_class(lc, lc_codes, has)[1:].sum(axis=0)
+            stock = sums.by_class(lc, lc_codes, has, values=np.nan_to_num(soc))[1:].sum(axis=0)
+            for j, (code, cname) in enumerate(LC_CLASSES.items()):
                 soc_rows.append({
                     "year": year, "land_cover_code": code, "land_cover": cname,
-                    "area_km2": float(a.sum()),
-                    "soc_mean_t_ha": float((soc[m] * a).sum() / a.sum()) if a.sum() else np.nan,
-                    "soc_total_t": float((soc[m] * a * 100).sum()),
+                    "area_with_soc_km2": float(area[j]),
+                    "soc_mean_t_ha": float(stock[j] / area[j]) if area[j] else np.nan,
+                    "soc_total_t": float(stock[j] * 100),  # t/ha x km2 x 100 ha/km2
                 })
-    tables["soc_stock_by_land_cover"] = pd.DataFrame(soc_rows).drop_duplicates(["year", "land_cover_code"])
+    tables["soc_stock_by_land_cover"] = pd.DataFrame(soc_rows).sort_values(["year", "land_cover_code"])
     if inputs.population is not None:
         pop = np.nan_to_num(np.asarray(inputs.population, dtype=float))
         prow = []
@@ -591,23 +648,11 @@ def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str,
         tables["corrections"] = inputs.correction_table
     tables["area_checks"] = pd.DataFrame(checks)
     meta = {
-        "territory_km2": float(cell2d[territory].sum()),
+        "territory_km2": float(zone_area.sum()),
         "pixel_area": "ellipsoidal (geographic CRS)" if ref.rio.crs.is_geographic else "planar (projected CRS)",
         "all_areas_reconcile": bool(all(c["ok"] for c in checks)),
     }
     return tables, meta
-
-
-def _crosstab(a: np.ndarray, b: np.ndarray, cell: np.ndarray, mask: np.ndarray,
-              a_names: dict[int, str], b_names: dict[int, str]) -> pd.DataFrame:
-    out = pd.DataFrame(0.0, index=list(a_names.values()), columns=list(b_names.values()))
-    for ca, na in a_names.items():
-        ma = mask & (a == ca)
-        if not ma.any():
-            continue
-        for cb, nb in b_names.items():
-            out.loc[na, nb] = float(cell[ma & (b == cb)].sum())
-    return out
 
 
 # --------------------------------------------------------------------------- writing

@@ -136,9 +136,9 @@ def annual_composite(
     -------
     xarray.DataArray
         Annual values, dims as ``ndvi`` with ``time`` holding integer years,
-        float32 (float64 for float64 input). Attributes ``units`` (from ``ndvi``,
-        default ``"1"``), ``long_name``, ``cell_methods``, ``method``, ``min_obs``,
-        ``months``.
+        float32 (float64 for float64 input); other coordinates (e.g. the CRS in
+        ``spatial_ref``) are kept. Attributes ``units`` (from ``ndvi``, default
+        ``"1"``), ``long_name``, ``cell_methods``, ``method``, ``min_obs``, ``months``.
 
     Raises
     ------
@@ -221,7 +221,7 @@ def annual_composite(
         dask="parallelized",
         output_dtypes=[out_dtype],
         dask_gufunc_kwargs={"output_sizes": {"year": len(keep_years)}},
-        keep_attrs=False,
+        keep_attrs=True,  # keeps coordinate attrs (e.g. the CRS in spatial_ref)
     )
     out = out.rename({"year": "time"}).assign_coords(time=np.asarray(keep_years, dtype=np.int64))
     out = out.transpose(*ndvi.dims)

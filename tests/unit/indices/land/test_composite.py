@@ -67,6 +67,13 @@ def test_annual_composite__dask_equals_numpy(modis_like, how):
     assert np.isnan(ref.values).any()  # min_obs=20 of 23 with 10 % NaN masks some pixel-years
 
 
+def test_annual_composite__keeps_crs(modis_like):
+    pytest.importorskip("rioxarray")
+    da = modis_like.rio.write_crs("EPSG:32719")
+    out = annual_composite(da)
+    assert out.rio.crs.to_epsg() == 32719
+
+
 @pytest.mark.parametrize("how", ["max", "median"])
 def test_annual_composite__reducers(modis_like, how):
     out = annual_composite(modis_like, how=how, min_obs=1)
