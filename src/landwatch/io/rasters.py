@@ -116,13 +116,17 @@ def open_raster(
     try:
         if suffix in CUBE_SUFFIXES:
             if suffix == ".zarr":
-                ds = xr.open_zarr(p, chunks=chunks)
+                ds = xr.open_zarr(p, chunks=chunks, decode_coords="all")
             else:
                 ds = xr.open_dataset(p, chunks=chunks, decode_coords="all")
             da = _pick_variable(ds, name, p, variable)
             crs = ds.rio.crs if ds.rio.crs is not None else da.rio.crs
             if crs is None and "spatial_ref" in ds.variables:
-                crs = xr.DataArray(0, attrs=ds["spatial_ref"].attrs).rio.crs
+                from rasterio.crs import CRS
+
+                sr = ds["spatial_ref"].attrs
+                wkt = sr.get("crs_wkt") or sr.get("spatial_ref")
+                crs = CRS.from_wkt(wkt) if wkt else None
             da = _normalise_dims(da, name)
             if crs is not None:
                 da = da.rio.write_crs(crs)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -342,6 +343,9 @@ def _productivity_for_period(cfg: Sdg1531Config, inputs: Inputs, name: str,
         select_years(inputs.ndvi, p0, p1), _ecological_units(inputs, y0),
         percentile=opts.performance_percentile, threshold=opts.performance_threshold,
     )
+    # one pass over the NDVI for trajectory and state; performance materialises its mean
+    traj, state = dask.compute(traj, state)
+    perf = perf.compute()
     lpd = prod_mod.land_productivity_dynamics(
         traj["trajectory"], state["state"], perf["performance"], table=opts.lpd_table
     )

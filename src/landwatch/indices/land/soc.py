@@ -18,6 +18,7 @@ from importlib import resources
 from os import PathLike
 from pathlib import Path
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -307,43 +308,74 @@ def _soc_series_core(
             f"({', '.join(str(c) for c in codes)}) or {NODATA}. Reclassify it with "
             "reclassify_land_cover() first."
         )
-    annual, bad = _annual_land_cover(lc, years)
-    bad = np.logical_or.accumulate(bad, axis=-1)  # once unknown, stays unknown
-    # index of each class in the factor table; NODATA -> 0 (masked later)
-    lut = np.zeros(max(int(codes.max()), 0) + 1, dtype=np.intp)
+    # index of each class in the factor table; NODATA -> -1
+    lut = np.full(max(int(codes.max()), 0) + 1, -1, dtype=np.int64)
     lut[codes] = np.arange(codes.size)
-    idx = lut[np.where(annual == NODATA, codes[0], annual)]
-
     f = np.asarray(f, dtype=np.float64)
     soc = np.asarray(soc0, dtype=np.float64)
     shape = np.broadcast_shapes(soc.shape, lc.shape[:-1], f.shape)
-    soc = np.where(soc == NODATA, np.nan, np.broadcast_to(soc, shape))
-    f = np.broadcast_to(f, shape)
-    idx = np.broadcast_to(idx, shape + idx.shape[-1:])
-    annual = np.broadcast_to(annual, shape + annual.shape[-1:])
-    bad = np.broadcast_to(bad, shape + bad.shape[-1:])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f_pow = {1: f, -1: 1.0 / f}
-    n = annual.shape[-1]
-    out = np.empty(soc.shape + (n,), dtype=np.float32)
-    out[..., 0] = soc
-    chg = np.zeros_like(soc)
-    remaining = np.zeros(soc.shape, dtype=np.int32)
-    for t in range(1, n):
-        i0, i1 = idx[..., t - 1], idx[..., t]
-        changed = i0 != i1
-        p = power[i0, i1]
-        factor = base[i0, i1] * np.where(p == 1, f_pow[1], np.where(p == -1, f_pow[-1], 1.0))
-        # annual change (SOC_current - SOC_current * factor) / 20, for 20 years
-        chg = np.where(changed, (soc - soc * factor) / transition_years, chg)
-        remaining = np.where(changed, transition_years, remaining)
-        active = remaining > 0
-        soc = np.where(active, soc - chg, soc)
-        remaining = remaining - active
-        out[..., t] = soc
-    out[bad] = np.nan
-    if water is not None:
-        out[annual == water] = np.nan
+    soc = np.where(soc == NODATA, np.nan, np.broadcast_to(soc, shape)).reshape(-1)
+    f = np.ascontiguousarray(np.broadcast_to(f, shape)).reshape(-1)
+    idx = np.where(lc == NODATA, -1, lut[np.clip(lc, 0, lut.size - 1)])
+    idx = np.ascontiguousarray(np.broadcast_to(idx, shape + lc.shape[-1:])).reshape(-1, lc.shape[-1])
+    water_idx = int(lut[water]) if water is not None and water < lut.size else -2
+    out = _soc_series_kernel(
+        soc, idx, f, np.asarray(years, dtype=np.int64), np.asarray(base, dtype=np.float64),
+        np.asarray(power, dtype=np.int64), int(transition_years), water_idx,
+    )
+    return out.reshape(shape + (out.shape[-1],))
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def _soc_series_kernel(soc0, idx, f, years, base, power, transition_years, water_idx):  # pragma: no cover
+    """Per-pixel Trends.Earth SOC recursion (see :func:`soc_stock_series`, Notes).
+
+    ``idx``: (pixels, k) factor-table index of the class at each land-cover year
+    (-1 = missing). Land cover between two map years changes at the interval's
+    middle, ``t_mid = t0 + (t1 - t0) // 2``; the new class holds from ``t_mid + 1``.
+    """
+    npix, k = idx.shape
+    first = years[0]
+    n = years[k - 1] - first + 1
+    out = np.empty((npix, n), dtype=np.float32)
+    for p in numba.prange(npix):
+        stock = soc0[p]
+        chg = 0.0
+        remaining = 0
+        bad = idx[p, 0] < 0 or np.isnan(stock)
+        prev = idx[p, 0]
+        cls = prev
+        out[p, 0] = np.nan if (bad or prev == water_idx) else stock
+        seg = 0
+        for t in range(1, n):
+            year = first + t
+            while seg < k - 1 and year > years[seg + 1]:
+                seg += 1
+            t0 = years[seg]
+            t1 = years[seg + 1]
+            a = idx[p, seg]
+            b = idx[p, seg + 1]
+            if a < 0 or b < 0:
+                bad = True  # once unknown, stays unknown
+            if bad:
+                out[p, t] = np.nan
+                continue
+            t_mid = t0 + (t1 - t0) // 2
+            cls = a if year <= t_mid else b
+            if cls != prev:
+                pw = power[prev, cls]
+                fac = base[prev, cls]
+                if pw == 1:
+                    fac = fac * f[p]
+                elif pw == -1:
+                    fac = fac / f[p]
+                chg = (stock - stock * fac) / transition_years
+                remaining = transition_years
+            if remaining > 0:
+                stock = stock - chg
+                remaining -= 1
+            prev = cls
+            out[p, t] = np.nan if cls == water_idx else stock
     return out
 
 
