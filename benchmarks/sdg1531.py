@@ -25,6 +25,22 @@ import psutil
 HERE = Path(__file__).resolve().parent
 
 
+class StepTimer:
+    """Progress sink that records the wall time of each workflow step."""
+
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+        self.steps: list[tuple[str, float]] = []
+
+    def start(self, total: int) -> None:
+        self.t = time.perf_counter()
+
+    def step(self, message: str) -> None:
+        now = time.perf_counter()
+        self.steps.append((message, now - self.t))
+        self.t = now
+
+
 class PeakRSS:
     """Sample this process's RSS in a thread; report the maximum."""
 
@@ -169,7 +185,8 @@ def main() -> None:
     cfg = load_config(cfg_path, chunks=args.chunks)
     with PeakRSS() as mem:
         t0 = time.perf_counter()
-        result = run_sdg1531(cfg, out, overwrite=True)
+        timer = StepTimer()
+        result = run_sdg1531(cfg, out, overwrite=True, progress=timer)
         wall = time.perf_counter() - t0
     px = args.size * args.size
     print()
@@ -180,6 +197,9 @@ def main() -> None:
     print(f"  peak memory    {mem.peak / 2**30:8.2f} GiB (target < 4 GiB)")
     print(f"  throughput     {px / 1e6 / wall:8.2f} Mpx/s")
     print(f"  area check     {'ok' if result.summary['all_areas_reconcile'] else 'FAILED'}")
+    print("  time per step:")
+    for msg, sec in timer.steps:
+        print(f"    {msg:<44} {sec:7.2f} s")
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
     print()

@@ -122,6 +122,9 @@ def sdg1531(
     state_method: Annotated[str | None, typer.Option(help="State: 'percentile' (Trends.Earth) or 'zscore' (GPG v2).")] = None,
     lpd_table: Annotated[str | None, typer.Option(help="LPD look-up: trends_earth, gpg_v2 or gpg_v1.")] = None,
     chunks: Annotated[int | None, typer.Option(help="Process in spatial chunks of this size with dask.")] = None,
+    all_layers: Annotated[
+        bool | None, typer.Option("--all-layers", help="Also write diagnostic maps (slopes, p-values, ratios).")
+    ] = None,
 ) -> None:
     """Compute SDG 15.3.1 (land productivity, land cover, SOC, one-out-all-out, status).
 
@@ -147,7 +150,7 @@ def sdg1531(
             prod["state_method"] = state_method
         if lpd_table is not None:
             prod["lpd_table"] = lpd_table
-        cfg = load_config(config, align=align, chunks=chunks, productivity=prod or None)
+        cfg = load_config(config, align=align, chunks=chunks, all_layers=all_layers, productivity=prod or None)
         out_dir = out or (config.parent / "sdg1531")
         with _progress() as prog:
             result = run_sdg1531(cfg, out_dir, overwrite=overwrite, progress=RichProgress(prog, "SDG 15.3.1"))

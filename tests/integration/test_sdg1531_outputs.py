@@ -97,6 +97,10 @@ def test_outputs__tables_files_and_manifest(sample_run_dir: Path, sample_region:
     for rel in manifest["outputs"]:
         assert (sample_run_dir / rel).exists(), rel
     assert (sample_run_dir / "sdg1531_map.png").stat().st_size > 10_000
+    for year in (2000, 2015, 2019, 2023):
+        assert (sample_run_dir / "maps" / "land_cover" / f"land_cover_{year}.tif").exists()
+        assert (sample_run_dir / "maps" / "soc" / f"soc_{year}.tif").exists()
+    assert not (sample_run_dir / "maps" / "baseline" / "trajectory_slope.tif").exists()
 
 
 def test_outputs__lc_change_matrix_sums_to_land_cover_areas(sample_run) -> None:
@@ -111,8 +115,7 @@ def test_sdg1531__dask_chunks_equal_numpy(sample_region: SampleRegion, sample_ru
     cfg = load_config(sample_region.out_dir / "run.yaml", chunks=128)
     out = run_sdg1531(cfg, tmp_path / "chunked")
     for period in PERIODS:
-        for name in ("trajectory", "state", "performance", "lpd5", "sdg", "soc_degradation",
-                     "performance_ratio", "trajectory_slope"):
+        for name in ("trajectory", "state", "performance", "lpd5", "sdg", "soc_degradation"):
             a = rasterio.open(sample_run_dir / "maps" / period / f"{name}.tif").read(1)
             b = rasterio.open(out.out_dir / "maps" / period / f"{name}.tif").read(1)
             np.testing.assert_array_equal(a, b, err_msg=f"{period} {name}")
@@ -138,6 +141,7 @@ def test_sdg1531__corrections_override_and_are_recorded(sample_region: SampleReg
     cfg = load_config(sample_region.out_dir / "run.yaml", corrections=str(tmp_path / "corr.geojson"))
     out = run_sdg1531(cfg, tmp_path / "corrected")
     new = rasterio.open(out.out_dir / "maps" / "baseline" / "sdg.tif").read(1)
+    assert (out.out_dir / "maps" / "baseline" / "sdg_uncorrected.tif").exists()
     raw = rasterio.open(out.out_dir / "maps" / "baseline" / "sdg_uncorrected.tif").read(1)
     np.testing.assert_array_equal(raw, sdg)
     h, w = sdg.shape

@@ -110,6 +110,9 @@ class Sdg1531Config(BaseModel):
     productivity: ProductivityOptions = Field(default_factory=ProductivityOptions)
     soc_options: SocOptions = Field(default_factory=SocOptions)
     align: bool = False
+    all_layers: bool = Field(
+        False, description="also write diagnostic maps (slopes, p-values, ratios, % SOC change)"
+    )
     chunks: int | None = Field(None, ge=64, description="spatial chunk size for dask (None: in memory)")
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 

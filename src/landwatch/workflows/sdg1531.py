@@ -62,6 +62,7 @@ class Inputs:
     corrections: np.ndarray | None = None
     correction_rules: dict[str, dict[int, tuple[int, int, int]]] = field(default_factory=dict)
     correction_table: pd.DataFrame | None = None
+    soc_years: dict[int, xr.DataArray] = field(default_factory=dict)
 
 
 @dataclass
@@ -314,8 +315,9 @@ def _ecological_units(inputs: Inputs, year: int) -> xr.DataArray:
     return units.astype(np.int32)
 
 
-def _productivity_for_period(cfg: Sdg1531Config, inputs: Inputs, name: str,
-                             period: PeriodConfig) -> dict[str, xr.DataArray]:
+def _productivity_lazy(cfg: Sdg1531Config, inputs: Inputs, name: str,
+                       period: PeriodConfig) -> dict[str, Any]:
+    """Trajectory, state and performance of one period, not yet computed."""
     opts = cfg.productivity
     y0, y1 = period.productivity
     if name in inputs.lpd:
@@ -343,11 +345,19 @@ def _productivity_for_period(cfg: Sdg1531Config, inputs: Inputs, name: str,
         select_years(inputs.ndvi, p0, p1), _ecological_units(inputs, y0),
         percentile=opts.performance_percentile, threshold=opts.performance_threshold,
     )
-    # one pass over the NDVI for trajectory and state; performance materialises its mean
-    traj, state = dask.compute(traj, state)
-    perf = perf.compute()
+    return {
+        "traj": traj[["trajectory", "slope", "p"]],
+        "state": state[["state"]],
+        "perf": perf[["performance", "ratio"]],
+    }
+
+
+def _lpd_layers(cfg: Sdg1531Config, parts: dict[str, xr.Dataset]) -> dict[str, xr.DataArray]:
+    if "lpd5" in parts:  # a precomputed LPD raster
+        return dict(parts)  # type: ignore[arg-type]
+    traj, state, perf = parts["traj"], parts["state"], parts["perf"]
     lpd = prod_mod.land_productivity_dynamics(
-        traj["trajectory"], state["state"], perf["performance"], table=opts.lpd_table
+        traj["trajectory"], state["state"], perf["performance"], table=cfg.productivity.lpd_table
     )
     out = {
         "trajectory": traj["trajectory"],
@@ -363,9 +373,11 @@ def _productivity_for_period(cfg: Sdg1531Config, inputs: Inputs, name: str,
     return out
 
 
-def _soc_series(cfg: Sdg1531Config, inputs: Inputs) -> xr.DataArray:
+def _soc_series(cfg: Sdg1531Config, inputs: Inputs) -> dict[int, xr.DataArray]:
+    """SOC stock at each land cover year (the annual series is computed chunk by chunk)."""
     years = sorted(inputs.land_cover)
     lc_cube = xr.concat([inputs.land_cover[y] for y in years], dim="time").assign_coords(time=years)
+    soc0 = inputs.soc
     f_opt = cfg.soc_options.cropland_factor
     if isinstance(f_opt, int | float):
         f: Any = soc_mod.cropland_factor(value=float(f_opt))
@@ -379,36 +391,35 @@ def _soc_series(cfg: Sdg1531Config, inputs: Inputs) -> xr.DataArray:
         f = soc_mod.cropland_factor(inputs.climate_zones)
     else:
         f = soc_mod.cropland_factor(regime=str(f_opt))
-    return soc_mod.soc_stock_series(
-        inputs.soc, lc_cube, f=f, transition_years=cfg.soc_options.transition_years
-    ).load()
-
-
-def _soc_at(series: xr.DataArray, year: int) -> xr.DataArray:
-    yrs = years_of(series)
-    if year not in yrs:
-        raise InputError(
-            f"soc: the SOC series covers {yrs.min()}-{yrs.max()} but year {year} is needed; "
-            "add land cover for that year."
-        )
-    return series.isel(time=int(np.where(yrs == year)[0][0]), drop=True)
+    if cfg.chunks:
+        spatial = {"y": cfg.chunks, "x": cfg.chunks}
+        lc_cube = lc_cube.chunk({"time": -1, **spatial})
+        soc0 = soc0.chunk(spatial)
+        if isinstance(f, xr.DataArray):
+            f = f.chunk(spatial)
+    series = soc_mod.soc_stock_series(soc0, lc_cube, f=f, transition_years=cfg.soc_options.transition_years)
+    picked = series.isel(time=[int(np.where(years_of(series) == y)[0][0]) for y in years]).load()
+    return {y: picked.isel(time=i, drop=True) for i, y in enumerate(years)}
 
 
 def compute(cfg: Sdg1531Config, inputs: Inputs, progress: Progress) -> dict[str, dict[str, xr.DataArray]]:
     """All layers per period (and ``status_<period>`` for each reporting period)."""
     matrix = lc_mod.load_transition_matrix(cfg.path(cfg.transition_matrix)) if cfg.transition_matrix \
         else lc_mod.load_transition_matrix()
-    soc_series = _soc_series(cfg, inputs)
+    inputs.soc_years = _soc_series(cfg, inputs)
     progress.step("SOC stock series")
+    # all periods in one dask pass, so each NDVI chunk is read once
+    lazy = {name: _productivity_lazy(cfg, inputs, name, p) for name, p in cfg.periods.items()}
+    (computed,) = dask.compute(lazy)
+    progress.step("land productivity, all periods")
     layers: dict[str, dict[str, xr.DataArray]] = {}
     for name, period in cfg.periods.items():
-        prod = _productivity_for_period(cfg, inputs, name, period)
-        progress.step(f"{name}: land productivity")
+        prod = _lpd_layers(cfg, computed[name])
         ly0, ly1 = period.land_cover
         lc0, lc1 = inputs.land_cover[ly0], inputs.land_cover[ly1]
         lc_deg = lc_mod.land_cover_degradation(lc0, lc1, matrix=matrix)
         water = (lc0 == LC_WATER) | (lc1 == LC_WATER)
-        soc0, soc1 = _soc_at(soc_series, ly0), _soc_at(soc_series, ly1)
+        soc0, soc1 = inputs.soc_years[ly0], inputs.soc_years[ly1]
         soc_ds = soc_mod.soc_degradation(soc0, soc1, threshold=cfg.soc_options.threshold,
                                          water_mask=water)
         lpd3 = prod["lpd3"].compute()
@@ -421,12 +432,12 @@ def compute(cfg: Sdg1531Config, inputs: Inputs, progress: Progress) -> dict[str,
         sdg = xr.where(water, NODATA, sdg).astype(np.int16)
         layer = {k: v for k, v in prod.items()}
         layer.update({
-            "land_cover_initial": lc0.astype(np.int16),
-            "land_cover_final": lc1.astype(np.int16),
+            "land_cover_initial": lc0,
+            "land_cover_final": lc1,
             "land_cover_transition": lc_mod.land_cover_transition(lc0, lc1),
             "land_cover_degradation": lc_deg,
-            "soc_initial": soc0.astype(np.float32),
-            "soc_final": soc1.astype(np.float32),
+            "soc_initial": soc0,
+            "soc_final": soc1,
             "soc_change_pct": soc_ds["pct_change"],
             "soc_degradation": soc_ds["soc_degradation"],
             "sdg_uncorrected": xr.where(water, NODATA, sdg_raw).astype(np.int16),
@@ -434,7 +445,7 @@ def compute(cfg: Sdg1531Config, inputs: Inputs, progress: Progress) -> dict[str,
             "water": water,
         })
         layers[name] = {k: v.compute() if hasattr(v, "compute") else v for k, v in layer.items()}
-        progress.step(f"{name}: land cover, SOC, one-out-all-out")
+        progress.step(f"{name}: LPD, land cover, SOC, one-out-all-out")
     base = cfg.baseline_name
     for name in list(cfg.periods)[1:]:
         st = sdg_mod.status_expanded(layers[base]["sdg"], layers[name]["sdg"])
@@ -469,28 +480,35 @@ class _ZoneSums:
     """Area sums per zone and class with one ``np.bincount`` per layer.
 
     Zones are the admin units (1..n) or, without admin units, the whole grid (1);
-    zone 0 is outside the territory. "ALL" is the sum over zones.
+    zone 0 is outside the territory. "ALL" is the sum over zones. ``select(mask)``
+    fixes the pixels counted by the following ``by_class`` calls.
     """
 
     def __init__(self, zone_ids: np.ndarray, cell: np.ndarray) -> None:
         self.zone = zone_ids.ravel().astype(np.int64)
         self.cell = np.broadcast_to(cell, zone_ids.shape).ravel()
         self.nz = int(self.zone.max()) + 1
+        self.select(np.ones(zone_ids.shape, dtype=bool))
 
-    def by_class(self, arr: np.ndarray, codes: list[int], mask: np.ndarray,
-                 values: np.ndarray | None = None) -> np.ndarray:
-        """Sum of cell area (times ``values``) per (zone, class index).
+    def select(self, mask: np.ndarray) -> None:
+        self._m = mask.ravel()
+        self._zone = self.zone[self._m]
+        self._cell = self.cell[self._m]
+
+    def by_class(self, arr: np.ndarray, codes: list[int], values: np.ndarray | None = None) -> np.ndarray:
+        """Sum of cell area (times ``values``) per (zone, class index) over the selection.
 
         The last class index collects every value not in ``codes`` (no data).
         """
         k = len(codes) + 1
-        a = arr.ravel()
-        m = mask.ravel()
-        idx = np.full(a.shape, k - 1, dtype=np.int64)
-        for i, c in enumerate(codes):
-            idx[a == c] = i
-        w = self.cell[m] if values is None else self.cell[m] * values.ravel()[m]
-        out = np.bincount(self.zone[m] * k + idx[m], weights=w, minlength=self.nz * k)
+        a = arr.ravel()[self._m]
+        # look-up table from value to class index; everything else -> k - 1
+        lo = min(min(codes), NODATA)
+        lut = np.full(max(codes) - lo + 2, k - 1, dtype=np.int64)
+        lut[np.asarray(codes) - lo] = np.arange(len(codes))
+        idx = lut[np.clip(a.astype(np.int64) - lo, 0, lut.size - 1)]
+        w = self._cell if values is None else self._cell * values.ravel()[self._m]
+        out = np.bincount(self._zone * k + idx, weights=w, minlength=self.nz * k)
         return out.reshape(self.nz, k)
 
     def total(self, mask: np.ndarray) -> np.ndarray:
@@ -536,11 +554,11 @@ def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str,
     for period, layer in layers.items():
         water = np.asarray(layer["water"]) & territory
         water_area = sums.total(water)
-        valid = territory & ~water
+        sums.select(territory & ~water)
         for indicator, names in CLASS_TABLES.items():
             if indicator not in layer:
                 continue
-            table = sums.by_class(np.asarray(layer[indicator]), list(names), valid)
+            table = sums.by_class(np.asarray(layer[indicator]), list(names))
             labels = [*names.items(), (NODATA, "No data")]
             for zone_id, zone_name, members in zones:
                 z_area = float(zone_area[members].sum())
@@ -595,8 +613,9 @@ def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str,
     lc_labels = [*LC_CLASSES.items(), (NODATA, "No data")]
     # land cover area per class and year, water included (PRAIS SO1-1 T4)
     lc_rows = []
+    sums.select(territory)
     for year, lc in sorted(inputs.land_cover.items()):
-        per = sums.by_class(np.asarray(lc), lc_codes, territory)[1:].sum(axis=0)
+        per = sums.by_class(np.asarray(lc), lc_codes)[1:].sum(axis=0)
         for (code, cname), a in zip(lc_labels, per, strict=True):
             lc_rows.append({"year": year, "land_cover_code": code, "land_cover": cname, "area_km2": float(a)})
     tables["land_cover_areas"] = pd.DataFrame(lc_rows)
@@ -628,9 +647,9 @@ def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str,
             seen.add(year)
             lc = np.asarray(layer[f"land_cover_{which}"])
             soc = np.asarray(layer[f"soc_{which}"], dtype=float)
-            has = territory & np.isfinite(soc)
-            area = sums.by_class(lc, lc_codes, has)[1:].sum(axis=0)
-            stock = sums.by_class(lc, lc_codes, has, values=np.nan_to_num(soc))[1:].sum(axis=0)
+            sums.select(territory & np.isfinite(soc))
+            area = sums.by_class(lc, lc_codes)[1:].sum(axis=0)
+            stock = sums.by_class(lc, lc_codes, values=np.nan_to_num(soc))[1:].sum(axis=0)
             for j, (code, cname) in enumerate(LC_CLASSES.items()):
                 soc_rows.append({
                     "year": year, "land_cover_code": code, "land_cover": cname,
@@ -661,53 +680,73 @@ def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str,
 
 # --------------------------------------------------------------------------- writing
 
-LAYER_META: dict[str, tuple[str, dict[int, str] | None, str]] = {
-    "trajectory": ("Productivity trajectory", CLASS3_NAMES, "1"),
-    "trajectory_slope": ("Productivity trajectory OLS slope", None, "NDVI yr-1"),
-    "trajectory_p": ("Productivity trajectory Mann-Kendall p-value", None, "1"),
-    "state": ("Productivity state", CLASS3_NAMES, "1"),
-    "performance": ("Productivity performance", {-1: "Degraded", 0: "Not degraded"}, "1"),
-    "performance_ratio": ("Productivity performance ratio (mean / unit p90)", None, "1"),
-    "lpd5": ("Land productivity dynamics (5 classes)", LPD_CLASSES, "1"),
-    "lpd3": ("Land productivity degradation", CLASS3_NAMES, "1"),
-    "land_cover_initial": ("Land cover, initial year", LC_CLASSES, "1"),
-    "land_cover_final": ("Land cover, final year", LC_CLASSES, "1"),
-    "land_cover_transition": ("Land cover transition (10*initial + final)", None, "1"),
-    "land_cover_degradation": ("Land cover degradation", CLASS3_NAMES, "1"),
-    "soc_initial": ("SOC stock 0-30 cm, initial year", None, "t C ha-1"),
-    "soc_final": ("SOC stock 0-30 cm, final year", None, "t C ha-1"),
-    "soc_change_pct": ("SOC stock change", None, "%"),
-    "soc_degradation": ("SOC degradation", CLASS3_NAMES, "1"),
-    "sdg_uncorrected": ("SDG 15.3.1 before corrections", CLASS3_NAMES, "1"),
-    "sdg": ("SDG 15.3.1 indicator (one-out-all-out)", CLASS3_NAMES, "1"),
-    "status7": ("Status against baseline (7 classes)", STATUS7_CLASSES, "1"),
-    "status3": ("Status against baseline (3 classes)", CLASS3_NAMES, "1"),
+#: Per-period layers: key -> (long name, class names, units, written by default).
+LAYER_META: dict[str, tuple[str, dict[int, str] | None, str, bool]] = {
+    "trajectory": ("Productivity trajectory", CLASS3_NAMES, "1", True),
+    "trajectory_slope": ("Productivity trajectory OLS slope", None, "NDVI yr-1", False),
+    "trajectory_p": ("Productivity trajectory Mann-Kendall p-value", None, "1", False),
+    "state": ("Productivity state", CLASS3_NAMES, "1", True),
+    "performance": ("Productivity performance", {-1: "Degraded", 0: "Not degraded"}, "1", True),
+    "performance_ratio": ("Productivity performance ratio (mean / unit p90)", None, "1", False),
+    "lpd5": ("Land productivity dynamics (5 classes)", LPD_CLASSES, "1", True),
+    "lpd3": ("Land productivity degradation", CLASS3_NAMES, "1", True),
+    "land_cover_transition": ("Land cover transition (10*initial + final)", None, "1", False),
+    "land_cover_degradation": ("Land cover degradation", CLASS3_NAMES, "1", True),
+    "soc_change_pct": ("SOC stock change", None, "%", False),
+    "soc_degradation": ("SOC degradation", CLASS3_NAMES, "1", True),
+    "sdg_uncorrected": ("SDG 15.3.1 before corrections", CLASS3_NAMES, "1", False),
+    "sdg": ("SDG 15.3.1 indicator (one-out-all-out)", CLASS3_NAMES, "1", True),
+    "status7": ("Status against baseline (7 classes)", STATUS7_CLASSES, "1", True),
+    "status3": ("Status against baseline (3 classes)", CLASS3_NAMES, "1", True),
 }
 
 
-def write_layers(layers: dict[str, dict[str, xr.DataArray]], folder: Path, ref: xr.DataArray,
-                 provenance: dict[str, Any], progress: Progress) -> list[Path]:
-    files = []
+def _as_map(arr: Any, ref: xr.DataArray, long_name: str, units: str) -> xr.DataArray:
+    values = np.asarray(arr)
+    integer = np.issubdtype(values.dtype, np.integer) or values.dtype == bool
+    values = values.astype(np.int16 if integer else np.float32, copy=False)
+    da = xr.DataArray(values, dims=("y", "x"), coords={"y": ref.y, "x": ref.x}).rio.write_crs(ref.rio.crs)
+    da.attrs.update({"long_name": long_name, "units": units})
+    return da
+
+
+def write_layers(layers: dict[str, dict[str, xr.DataArray]], inputs: Inputs, folder: Path,
+                 ref: xr.DataArray, provenance: dict[str, Any], progress: Progress, *,
+                 all_layers: bool = False, corrected: bool = False) -> list[Path]:
+    """Write the maps as COGs, two at a time (GDAL compresses outside the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs: list[tuple[xr.DataArray, Path, dict[int, str] | None, dict[str, Any]]] = []
+    base_tags = {"landwatch_version": landwatch.__version__, "history": provenance["history"]}
+    for year, lc in sorted(inputs.land_cover.items()):
+        jobs.append((_as_map(lc, ref, f"Land cover {year} (UNCCD 7 classes)", "1"),
+                     folder / "land_cover" / f"land_cover_{year}.tif", LC_CLASSES,
+                     {**base_tags, "year": year, "layer": "land_cover"}))
+    for year, soc in sorted(inputs.soc_years.items()):
+        jobs.append((_as_map(soc, ref, f"SOC stock 0-30 cm, {year}", "t C ha-1"),
+                     folder / "soc" / f"soc_{year}.tif", None,
+                     {**base_tags, "year": year, "layer": "soc"}))
     for period, layer in layers.items():
-        pdir = folder / period
-        pdir.mkdir(parents=True, exist_ok=True)
-        for key, (long_name, names, units) in LAYER_META.items():
-            if key not in layer:
+        for key, (long_name, names, units, default) in LAYER_META.items():
+            wanted = default or all_layers or (key == "sdg_uncorrected" and corrected)
+            if key not in layer or not wanted:
                 continue
-            da = layer[key]
-            da = xr.DataArray(np.asarray(da), dims=("y", "x"), coords={"y": ref.y, "x": ref.x})
-            da = da.rio.write_crs(ref.rio.crs)
-            da.attrs.update({"long_name": long_name, "units": units})
-            integer = np.issubdtype(da.dtype, np.integer) or da.dtype == bool
-            if integer:
-                da = da.astype(np.int16)
-            nodata = NODATA if integer else np.nan
-            if not integer:
-                da = da.astype(np.float32)
-            tags = {"period": period, "layer": key, "landwatch_version": landwatch.__version__,
-                    "history": provenance["history"]}
-            files.append(rio_io.write_cog(da, pdir / f"{key}.tif", nodata=nodata, class_names=names, tags=tags))
-        progress.step(f"{period}: wrote maps")
+            jobs.append((_as_map(layer[key], ref, long_name, units), folder / period / f"{key}.tif", names,
+                         {**base_tags, "period": period, "layer": key}))
+    for _, path, _, _ in jobs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _write(job: tuple[xr.DataArray, Path, dict[int, str] | None, dict[str, Any]]) -> Path:
+        da, path, names, tags = job
+        nodata = NODATA if np.issubdtype(da.dtype, np.integer) else np.nan
+        return rio_io.write_cog(da, path, nodata=nodata, class_names=names, tags=tags)
+
+    files = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for i, p in enumerate(pool.map(_write, jobs), start=1):
+            files.append(p)
+            if i % max(1, len(jobs) // 4) == 0:
+                progress.step(f"wrote {i} of {len(jobs)} maps")
     return files
 
 
@@ -724,7 +763,9 @@ def _map_png(layers: dict[str, dict[str, xr.DataArray]], cfg: Sdg1531Config, fol
     cmap = ListedColormap(["#d7191c", "#ffffbf", "#1a9641"])
     for ax, name in zip(axes[0], names, strict=True):
         key = "status3" if "status3" in layers[name] else "sdg"
-        arr = np.asarray(layers[name][key]).astype(float)
+        arr = np.asarray(layers[name][key])
+        step = max(1, max(arr.shape) // 1000)
+        arr = arr[::step, ::step].astype(float)
         arr[arr == NODATA] = np.nan
         ax.imshow(arr, cmap=cmap, vmin=-1.5, vmax=1.5, interpolation="nearest")
         title = "SDG 15.3.1 " + name if key == "sdg" else f"Status {name} vs {cfg.baseline_name}"
@@ -750,7 +791,7 @@ def run_sdg1531(cfg: Sdg1531Config, out_dir: str | Path, *, overwrite: bool = Fa
     """
     progress = progress or NullProgress()
     n_periods = len(cfg.periods)
-    progress.start(5 + 1 + 2 * n_periods + (1 if n_periods > 1 else 0) + n_periods + 2)
+    progress.start(4 + 1 + 1 + n_periods + (1 if n_periods > 1 else 0) + 1 + 4 + 1)
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
@@ -766,7 +807,8 @@ def run_sdg1531(cfg: Sdg1531Config, out_dir: str | Path, *, overwrite: bool = Fa
     history = f"landwatch {landwatch.__version__} sdg1531 {started.isoformat(timespec='seconds')}"
     ref = inputs.ndvi.isel(time=0, drop=True)
     with out_io.atomic_output_dir(out_dir, overwrite=overwrite) as tmp:
-        files = write_layers(layers, tmp / "maps", ref, {"history": history}, progress)
+        files = write_layers(layers, inputs, tmp / "maps", ref, {"history": history}, progress,
+                             all_layers=cfg.all_layers, corrected=inputs.corrections is not None)
         files += out_io.write_tables(tables, tmp / "tables")
         files.append(_map_png(layers, cfg, tmp))
         summary = {
