@@ -477,7 +477,7 @@ CLASS_TABLES: dict[str, dict[int, str]] = {
 
 
 class _ZoneSums:
-    """Area sums per zone and class with one ``np.bincount`` per layer.
+    """Area sums per zone and class in one pass per layer (numba, no temporaries).
 
     Zones are the admin units (1..n) or, without admin units, the whole grid (1);
     zone 0 is outside the territory. "ALL" is the sum over zones. ``select(mask)``
@@ -485,52 +485,37 @@ class _ZoneSums:
     """
 
     def __init__(self, zone_ids: np.ndarray, cell: np.ndarray) -> None:
-        self.zone = zone_ids.ravel().astype(np.int64)
-        self.cell = np.broadcast_to(cell, zone_ids.shape).ravel()
+        self.zone = np.ascontiguousarray(zone_ids, dtype=np.int32)
+        self.cell = np.ascontiguousarray(np.broadcast_to(cell, zone_ids.shape), dtype=np.float64)
         self.nz = int(self.zone.max()) + 1
+        self.zones = list(range(self.nz))
         self.select(np.ones(zone_ids.shape, dtype=bool))
 
     def select(self, mask: np.ndarray) -> None:
-        self._m = mask.ravel()
-        self._zone = self.zone[self._m]
-        self._cell = self.cell[self._m]
+        self._m = np.ascontiguousarray(mask, dtype=bool)
 
     def by_class(self, arr: np.ndarray, codes: list[int], values: np.ndarray | None = None) -> np.ndarray:
         """Sum of cell area (times ``values``) per (zone, class index) over the selection.
 
         The last class index collects every value not in ``codes`` (no data).
         """
-        k = len(codes) + 1
-        a = arr.ravel()[self._m]
-        # look-up table from value to class index; everything else -> k - 1
-        lo = min(min(codes), NODATA)
-        lut = np.full(max(codes) - lo + 2, k - 1, dtype=np.int64)
-        lut[np.asarray(codes) - lo] = np.arange(len(codes))
-        idx = lut[np.clip(a.astype(np.int64) - lo, 0, lut.size - 1)]
-        w = self._cell if values is None else self._cell * values.ravel()[self._m]
-        out = np.bincount(self._zone * k + idx, weights=w, minlength=self.nz * k)
-        return out.reshape(self.nz, k)
+        w = self.cell if values is None else self.cell * values
+        out = area_mod.weighted_pair_counts(self.zone, np.asarray(arr), w, codes_a=self.zones,
+                                            codes_b=codes, mask=self._m)
+        return out[: self.nz]
 
     def total(self, mask: np.ndarray) -> np.ndarray:
-        m = mask.ravel()
-        return np.bincount(self.zone[m], weights=self.cell[m], minlength=self.nz)
+        out = area_mod.weighted_pair_counts(self.zone, self.zone, self.cell, codes_a=self.zones,
+                                            codes_b=[0], mask=np.ascontiguousarray(mask, dtype=bool))
+        return out[: self.nz].sum(axis=1)
 
 
 def _crosstab(a: np.ndarray, b: np.ndarray, cell: np.ndarray, mask: np.ndarray,
               a_names: dict[int, str], b_names: dict[int, str]) -> pd.DataFrame:
     """km2 of each (a class, b class) pair inside ``mask`` (other values ignored)."""
-    ka, kb = len(a_names), len(b_names)
-    ia = np.full(a.shape, -1, dtype=np.int64)
-    ib = np.full(b.shape, -1, dtype=np.int64)
-    for i, c in enumerate(a_names):
-        ia[a == c] = i
-    for j, c in enumerate(b_names):
-        ib[b == c] = j
-    m = mask & (ia >= 0) & (ib >= 0)
-    cellb = np.broadcast_to(cell, a.shape)
-    counts = np.bincount(ia[m] * kb + ib[m], weights=cellb[m], minlength=ka * kb)
-    return pd.DataFrame(counts.reshape(ka, kb), index=list(a_names.values()),
-                        columns=list(b_names.values()))
+    counts = area_mod.weighted_pair_counts(np.asarray(a), np.asarray(b), cell, codes_a=list(a_names),
+                                           codes_b=list(b_names), mask=mask)
+    return pd.DataFrame(counts[:-1, :-1], index=list(a_names.values()), columns=list(b_names.values()))
 
 
 def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str, xr.DataArray]],

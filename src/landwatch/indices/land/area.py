@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -413,3 +414,75 @@ def crosstab_area(
     for (i, j), v in table.items():
         df.loc[i, j] = v
     return df
+
+
+# --------------------------------------------------------------------------------------
+# one-pass weighted pair counts (zonal class areas, cross-tabulations)
+# --------------------------------------------------------------------------------------
+
+
+def _lookup(codes: Sequence[int]) -> tuple[np.ndarray, int]:
+    """Value -> position table for ``codes``; every other value maps to ``len(codes)``."""
+    arr = np.asarray(list(codes), dtype=np.int64)
+    lo = int(min(arr.min(), 0))
+    lut = np.full(int(arr.max()) - lo + 2, arr.size, dtype=np.int64)
+    lut[arr - lo] = np.arange(arr.size)
+    return lut, lo
+
+
+@numba.njit(nogil=True, cache=True)
+def _pair_counts_kernel(a, b, w, mask, lut_a, lo_a, lut_b, lo_b, na, nb):  # pragma: no cover
+    out = np.zeros((na + 1, nb + 1), dtype=np.float64)
+    top_a = lut_a.size - 1
+    top_b = lut_b.size - 1
+    for i in range(a.size):
+        if not mask[i]:
+            continue
+        ia = np.int64(a[i]) - lo_a
+        ib = np.int64(b[i]) - lo_b
+        ia = top_a if (ia < 0 or ia > top_a) else ia
+        ib = top_b if (ib < 0 or ib > top_b) else ib
+        out[lut_a[ia], lut_b[ib]] += w[i]
+    return out
+
+
+def weighted_pair_counts(
+    a: np.ndarray,
+    b: np.ndarray,
+    weights: np.ndarray,
+    *,
+    codes_a: Sequence[int],
+    codes_b: Sequence[int],
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Sum of ``weights`` over each (a class, b class) pair, in one pass without temporaries.
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        Integer class grids of the same shape (e.g. admin-unit ids and a class map).
+    weights : numpy.ndarray
+        Per-pixel weights broadcastable to ``a`` (e.g. pixel area in km2).
+    codes_a, codes_b : sequence of int
+        The classes to tabulate; every other value is collected in the last row /
+        column ("other", e.g. nodata).
+    mask : numpy.ndarray of bool, optional
+        Pixels to count (True = counted; note: the opposite of ``area_by_class``).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(len(codes_a) + 1, len(codes_b) + 1)``.
+    """
+    shape = np.shape(a)
+    if np.shape(b) != shape:
+        raise InputError(f"weighted_pair_counts: a has shape {shape} but b has {np.shape(b)}.")
+    a = np.ascontiguousarray(a).ravel()
+    b = np.ascontiguousarray(b).ravel()
+    w = np.ascontiguousarray(np.broadcast_to(np.asarray(weights, dtype=np.float64), shape)).ravel()
+    m = np.ones(a.size, dtype=np.bool_) if mask is None else np.ascontiguousarray(mask, dtype=np.bool_).ravel()
+    lut_a, lo_a = _lookup(codes_a)
+    lut_b, lo_b = _lookup(codes_b)
+    return _pair_counts_kernel(
+        a, b, w, m, lut_a, lo_a, lut_b, lo_b, len(codes_a), len(codes_b)
+    )

@@ -780,12 +780,37 @@ def productivity_state(
 # ----------------------------------------------------------------------------- performance
 
 
+@numba.njit(nogil=True, cache=True)
+def _nanmean_axis0(x):  # pragma: no cover
+    """Mean and count of finite values along axis 0 of a (T, N) array; flags |x| > 1.5."""
+    t_len, n = x.shape
+    total = np.zeros(n, dtype=np.float64)
+    cnt = np.zeros(n, dtype=np.int64)
+    bad = False
+    for t in range(t_len):
+        for i in range(n):
+            v = x[t, i]
+            if np.isfinite(v):
+                total[i] += v
+                cnt[i] += 1
+                if v > 1.5 or v < -1.5:
+                    bad = True
+    mean = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        mean[i] = total[i] / cnt[i] if cnt[i] > 0 else np.nan
+    return mean, cnt.astype(np.int16), bad
+
+
 def _mean_core(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    _check_ndvi_values(x)
-    cnt = np.isfinite(x).sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nansum(x, axis=-1, dtype=np.float64) / cnt
-    return mean.astype(np.float32), cnt.astype(np.int16)
+    # apply_ufunc hands the series with time last, usually as a transposed view of a
+    # (time, ...) array: move time back to the front so that the loop runs over
+    # contiguous memory (no copy when the view allows it).
+    xt = np.moveaxis(np.asarray(x), -1, 0)
+    flat = np.ascontiguousarray(xt).reshape(xt.shape[0], -1)
+    mean, cnt, bad = _nanmean_axis0(flat)
+    if bad:
+        _check_ndvi_values(x)  # raises with the full message
+    return mean.reshape(xt.shape[1:]), cnt.reshape(xt.shape[1:])
 
 
 def _valid_units(units: np.ndarray) -> np.ndarray:
@@ -938,19 +963,16 @@ def productivity_performance(
         )
         units_d = units_d.rechunk(mean_d.chunks)
         lut = dask.delayed(_unit_percentiles, pure=True)(mean_d, units_d, float(percentile))
-        outs = []
-        for i, dt in enumerate((np.float32, np.float32, np.int16)):
-            outs.append(
-                dsa.map_blocks(
-                    lambda m, u, lut, i=i: _apply_unit_lookup(
-                        m, u, lut, threshold=float(threshold)
-                    )[i],
-                    mean_d,
-                    units_d,
-                    lut,
-                    dtype=dt,
-                )
-            )
+
+        def _lookup_block(m: np.ndarray, u: np.ndarray, lut: Any) -> np.ndarray:
+            # one pass per block; the three outputs fit float32 exactly (codes -1, 0, -32768)
+            return np.stack([o.astype(np.float32) for o in _apply_unit_lookup(m, u, lut, threshold=float(threshold))])
+
+        stacked = dsa.map_blocks(
+            _lookup_block, mean_d, units_d, lut, dtype=np.float32, new_axis=0,
+            chunks=((3,), *mean_d.chunks),
+        )
+        outs = [stacked[0], stacked[1], stacked[2].astype(np.int16)]
     else:
         lut_np = _unit_percentiles(mean.values, units_b.values, float(percentile))
         outs = list(
