@@ -345,10 +345,12 @@ def _productivity_lazy(cfg: Sdg1531Config, inputs: Inputs, name: str,
         select_years(inputs.ndvi, p0, p1), _ecological_units(inputs, y0),
         percentile=opts.performance_percentile, threshold=opts.performance_threshold,
     )
+    # keep diagnostics only when they will be written: at 10^7-10^8 px every layer counts
+    diag = cfg.all_layers
     return {
-        "traj": traj[["trajectory", "slope", "p"]],
+        "traj": traj[["trajectory", "slope", "p"] if diag else ["trajectory"]],
         "state": state[["state"]],
-        "perf": perf[["performance", "ratio"]],
+        "perf": perf[["performance", "ratio"] if diag else ["performance"]],
     }
 
 
@@ -361,13 +363,12 @@ def _lpd_layers(cfg: Sdg1531Config, parts: dict[str, xr.Dataset]) -> dict[str, x
     )
     out = {
         "trajectory": traj["trajectory"],
-        "trajectory_slope": traj["slope"],
-        "trajectory_p": traj["p"],
         "state": state["state"],
         "performance": perf["performance"],
-        "performance_ratio": perf["ratio"],
         "lpd3": lpd["lpd3"],
     }
+    if "slope" in traj:
+        out.update(trajectory_slope=traj["slope"], trajectory_p=traj["p"], performance_ratio=perf["ratio"])
     if "lpd5" in lpd:
         out["lpd5"] = lpd["lpd5"]
     return out
@@ -434,16 +435,19 @@ def compute(cfg: Sdg1531Config, inputs: Inputs, progress: Progress) -> dict[str,
         layer.update({
             "land_cover_initial": lc0,
             "land_cover_final": lc1,
-            "land_cover_transition": lc_mod.land_cover_transition(lc0, lc1),
+
             "land_cover_degradation": lc_deg,
             "soc_initial": soc0,
             "soc_final": soc1,
-            "soc_change_pct": soc_ds["pct_change"],
+
             "soc_degradation": soc_ds["soc_degradation"],
             "sdg_uncorrected": xr.where(water, NODATA, sdg_raw).astype(np.int16),
             "sdg": sdg,
             "water": water,
         })
+        if cfg.all_layers:
+            layer["land_cover_transition"] = lc_mod.land_cover_transition(lc0, lc1)
+            layer["soc_change_pct"] = soc_ds["pct_change"]
         layers[name] = {k: v.compute() if hasattr(v, "compute") else v for k, v in layer.items()}
         progress.step(f"{name}: LPD, land cover, SOC, one-out-all-out")
     base = cfg.baseline_name

@@ -801,16 +801,42 @@ def _nanmean_axis0(x):  # pragma: no cover
     return mean, cnt.astype(np.int16), bad
 
 
+@numba.njit(nogil=True, cache=True)
+def _nanmean_lastaxis3(x):  # pragma: no cover
+    """Like :func:`_nanmean_axis0` for a (Y, X, T) array, looping time outermost so that a
+    transposed view of a (T, Y, X) block is read in memory order (no copy)."""
+    ny, nx, t_len = x.shape
+    total = np.zeros((ny, nx), dtype=np.float64)
+    cnt = np.zeros((ny, nx), dtype=np.int64)
+    bad = False
+    for t in range(t_len):
+        for i in range(ny):
+            for j in range(nx):
+                v = x[i, j, t]
+                if np.isfinite(v):
+                    total[i, j] += v
+                    cnt[i, j] += 1
+                    if v > 1.5 or v < -1.5:
+                        bad = True
+    mean = np.empty((ny, nx), dtype=np.float32)
+    for i in range(ny):
+        for j in range(nx):
+            mean[i, j] = total[i, j] / cnt[i, j] if cnt[i, j] > 0 else np.nan
+    return mean, cnt.astype(np.int16), bad
+
+
 def _mean_core(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    # apply_ufunc hands the series with time last, usually as a transposed view of a
-    # (time, ...) array: move time back to the front so that the loop runs over
-    # contiguous memory (no copy when the view allows it).
-    xt = np.moveaxis(np.asarray(x), -1, 0)
-    flat = np.ascontiguousarray(xt).reshape(xt.shape[0], -1)
-    mean, cnt, bad = _nanmean_axis0(flat)
+    x = np.asarray(x)
+    if x.ndim == 3:
+        mean, cnt, bad = _nanmean_lastaxis3(x)
+    else:
+        xt = np.moveaxis(x, -1, 0)
+        flat = np.ascontiguousarray(xt).reshape(xt.shape[0], -1)
+        mean, cnt, bad = _nanmean_axis0(flat)
+        mean, cnt = mean.reshape(xt.shape[1:]), cnt.reshape(xt.shape[1:])
     if bad:
         _check_ndvi_values(x)  # raises with the full message
-    return mean.reshape(xt.shape[1:]), cnt.reshape(xt.shape[1:])
+    return mean, cnt
 
 
 def _valid_units(units: np.ndarray) -> np.ndarray:
@@ -818,6 +844,18 @@ def _valid_units(units: np.ndarray) -> np.ndarray:
     if np.issubdtype(u.dtype, np.floating):
         return np.isfinite(u) & (u >= 0)
     return u >= 0
+
+
+@numba.njit(nogil=True, cache=True)
+def _group_by_code(vals, codes, offsets):  # pragma: no cover
+    """Scatter ``vals`` so that each code's values are contiguous (counting sort)."""
+    out = np.empty_like(vals)
+    pos = offsets.copy()
+    for i in range(vals.size):
+        c = codes[i]
+        out[pos[c]] = vals[i]
+        pos[c] += 1
+    return out
 
 
 def _unit_percentiles(
@@ -837,12 +875,20 @@ def _unit_percentiles(
     u = units[ok].astype(np.int64)
     if vals.size == 0:
         return np.empty(0, np.int64), np.empty(0, np.float64)
-    order = np.argsort(u, kind="stable")
-    vals = vals[order]
-    us = u[order]
-    start = np.concatenate([[0], np.flatnonzero(us[1:] != us[:-1]) + 1])
-    codes = us[start]
-    count = np.diff(np.concatenate([start, [us.size]]))
+    if u.min() >= 0 and u.max() < 50_000_000:
+        # counting sort: O(n), no comparison sort of 10^7 values
+        counts_all = np.bincount(u)
+        codes = np.flatnonzero(counts_all)
+        count = counts_all[codes]
+        start = np.concatenate([[0], np.cumsum(count)[:-1]])
+        vals = _group_by_code(vals, u, np.concatenate([[0], np.cumsum(counts_all)[:-1]]))
+    else:
+        order = np.argsort(u, kind="stable")
+        vals = vals[order]
+        us = u[order]
+        start = np.concatenate([[0], np.flatnonzero(us[1:] != us[:-1]) + 1])
+        codes = us[start]
+        count = np.diff(np.concatenate([start, [us.size]]))
     out = np.empty(codes.size, dtype=np.float64)
     for g in range(codes.size):
         n = int(count[g])
@@ -865,7 +911,11 @@ def _apply_unit_lookup(
     u = np.asarray(units)
     ok_u = _valid_units(u)
     ui = np.where(ok_u, u, -1).astype(np.int64)
-    if codes.size:
+    if codes.size and codes.min() >= 0 and codes.max() < 50_000_000:
+        table = np.full(int(codes.max()) + 2, np.nan)
+        table[codes] = p
+        unit_p = table[np.clip(ui, -1, codes.max() + 1)]  # -1 and unknown -> last (NaN)
+    elif codes.size:
         idx = np.clip(np.searchsorted(codes, ui), 0, codes.size - 1)
         found = ok_u & (codes[idx] == ui)
         unit_p = np.where(found, p[idx], np.nan)
