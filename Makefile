@@ -20,10 +20,13 @@ demo: $(STAMP)
 	$(BIN)/landwatch sdg1531 --config $(DEMO_DIR)/region/run.yaml --out $(DEMO_DIR)/sdg1531 --overwrite
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/mypy src
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy src
 
 bench: $(STAMP)

@@ -87,7 +87,9 @@ def make_inputs(folder: Path, size: int, chunk: int, seed: int = 0) -> Path:
     years = np.arange(2000, 2024)
 
     def grid(arr: np.ndarray, name: str) -> xr.DataArray:
-        return xr.DataArray(arr, dims=("y", "x"), coords={"y": ys, "x": xs}, name=name).rio.write_crs(4326)
+        return xr.DataArray(
+            arr, dims=("y", "x"), coords={"y": ys, "x": xs}, name=name
+        ).rio.write_crs(4326)
 
     # land cover: coarse blocks of classes 1..6 with water (7) strips; some transitions
     blocks = rng.integers(1, 7, size=(size // 50 + 1, size // 50 + 1)).astype(np.int16)
@@ -103,14 +105,19 @@ def make_inputs(folder: Path, size: int, chunk: int, seed: int = 0) -> Path:
         write_cog(grid(a, "lc"), folder / f"lc_{y}.tif", nodata=-32768)
     write_cog(grid(rng.uniform(10, 80, (size, size)).astype(np.float32), "soc"), folder / "soc.tif")
     write_cog(grid(np.full((size, size), 12, np.int16), "cz"), folder / "zones.tif", nodata=-32768)
-    write_cog(grid((np.arange(size)[None, :] * 4 // size + 1).repeat(size, 0).astype(np.int16), "soil"),
-              folder / "soil.tif", nodata=-32768)
+    write_cog(
+        grid((np.arange(size)[None, :] * 4 // size + 1).repeat(size, 0).astype(np.int16), "soil"),
+        folder / "soil.tif",
+        nodata=-32768,
+    )
     base = np.array([0.0, 0.65, 0.4, 0.45, 0.55, 0.15, 0.12, 0.02], dtype=np.float32)
     # NDVI cube written chunk by chunk into Zarr: base by class + trend + noise
     store = folder / "ndvi.zarr"
     template = xr.DataArray(
-        np.zeros((len(years), size, size), np.float32), dims=("time", "y", "x"),
-        coords={"time": years, "y": ys, "x": xs}, name="ndvi",
+        np.zeros((len(years), size, size), np.float32),
+        dims=("time", "y", "x"),
+        coords={"time": years, "y": ys, "x": xs},
+        name="ndvi",
     ).chunk({"time": -1, "y": chunk, "x": chunk})
     ds = template.to_dataset().rio.write_crs(4326)
     ds.to_zarr(store, compute=False, mode="w")
@@ -120,26 +127,40 @@ def make_inputs(folder: Path, size: int, chunk: int, seed: int = 0) -> Path:
             sl = (slice(i, i + chunk), slice(j, j + chunk))
             b = base[lc2000[sl]]
             t = (years - 2000).astype(np.float32)[:, None, None]
-            cube = b[None] + slopes[sl][None] * t + rng.normal(0, 0.02, (len(years),) + b.shape).astype(np.float32)
+            cube = (
+                b[None]
+                + slopes[sl][None] * t
+                + rng.normal(0, 0.02, (len(years),) + b.shape).astype(np.float32)
+            )
             piece = xr.Dataset({"ndvi": (("time", "y", "x"), cube.astype(np.float32))})
             piece.to_zarr(store, region={"time": slice(None), "y": sl[0], "x": sl[1]})
     half = size * res / 2
     admin = gpd.GeoDataFrame(
         {"admin_id": ["A", "B", "C"], "name": ["West", "North-east", "South-east"]},
-        geometry=[box(x0, y0 - 2 * half, x0 + half, y0), box(x0 + half, y0 - half, x0 + 2 * half, y0),
-                  box(x0 + half, y0 - 2 * half, x0 + 2 * half, y0 - half)], crs=4326,
+        geometry=[
+            box(x0, y0 - 2 * half, x0 + half, y0),
+            box(x0 + half, y0 - half, x0 + 2 * half, y0),
+            box(x0 + half, y0 - 2 * half, x0 + 2 * half, y0 - half),
+        ],
+        crs=4326,
     )
     admin.to_file(folder / "admin.gpkg", layer="admin1")
     cfg = {
-        "ndvi": "ndvi.zarr", "ndvi_variable": "ndvi",
+        "ndvi": "ndvi.zarr",
+        "ndvi_variable": "ndvi",
         "land_cover": {y: f"lc_{y}.tif" for y in lcs},
-        "soc": "soc.tif", "climate_zones": "zones.tif", "soil_units": "soil.tif", "admin": "admin.gpkg",
+        "soc": "soc.tif",
+        "climate_zones": "zones.tif",
+        "soil_units": "soil.tif",
+        "admin": "admin.gpkg",
     }
     done.write_text(yaml.safe_dump(cfg))
     return done
 
 
-def bench_mann_kendall(n_series: int = 2000, n_years: int = 16, seed: int = 1) -> list[tuple[str, float]]:
+def bench_mann_kendall(
+    n_series: int = 2000, n_years: int = 16, seed: int = 1
+) -> list[tuple[str, float]]:
     """Seconds per series for our kernel and the peers on the same data."""
     import pymannkendall
     from scipy import stats
@@ -162,12 +183,17 @@ def bench_mann_kendall(n_series: int = 2000, n_years: int = 16, seed: int = 1) -
     for row in x:
         stats.kendalltau(t, row)
     sp = (time.perf_counter() - t0) / n_series
-    return [("landwatch mann_kendall", ours), ("pymannkendall.original_test", pmk),
-            ("scipy.stats.kendalltau", sp)]
+    return [
+        ("landwatch mann_kendall", ours),
+        ("pymannkendall.original_test", pmk),
+        ("scipy.stats.kendalltau", sp),
+    ]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--size", type=int, default=4000)
     ap.add_argument("--chunks", type=int, default=1000)
     ap.add_argument("--keep", action="store_true", help="keep the output folder")
@@ -190,9 +216,13 @@ def main() -> None:
         wall = time.perf_counter() - t0
     px = args.size * args.size
     print()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}")
-    print(f"SDG 15.3.1 full assessment, {args.size} x {args.size} px x 24 years, 3 periods, chunks {args.chunks}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
+    )
+    print(
+        f"SDG 15.3.1 full assessment, {args.size} x {args.size} px x 24 years, 3 periods, chunks {args.chunks}"
+    )
     print(f"  wall time      {wall:8.1f} s   (target < 45 s)")
     print(f"  peak memory    {mem.peak / 2**30:8.2f} GiB (target < 4 GiB)")
     print(f"  throughput     {px / 1e6 / wall:8.2f} Mpx/s")

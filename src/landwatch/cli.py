@@ -81,8 +81,12 @@ def main(
 @sample_app.command("create")
 def sample_create(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write the sample region into.")],
-    size: Annotated[int, typer.Option(help="Pixels per side (about 250 m each).", min=60, max=4000)] = 400,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same region.")] = 0,
+    size: Annotated[
+        int, typer.Option(help="Pixels per side (about 250 m each).", min=60, max=4000)
+    ] = 400,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same region.")
+    ] = 0,
 ) -> None:
     """Create the built-in sample region (NDVI, land cover, SOC, climate, admin units, truth).
 
@@ -104,26 +108,45 @@ def sample_create(
     except LandwatchError as exc:
         _fail(exc)
     out_console.print(f"Sample region written to [bold]{region.out_dir}[/]")
-    out_console.print(f"Run the assessment:  landwatch sdg1531 --config {region.out_dir / 'run.yaml'}")
+    out_console.print(
+        f"Run the assessment:  landwatch sdg1531 --config {region.out_dir / 'run.yaml'}"
+    )
 
 
 @app.command("sdg1531")
 def sdg1531(
     config: Annotated[Path, typer.Option("--config", "-c", help="Run configuration (YAML).")],
-    out: Annotated[Path | None, typer.Option(help="Output folder (default: next to the config, 'sdg1531').")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: next to the config, 'sdg1531').")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
     align: Annotated[
-        bool | None, typer.Option("--align/--no-align", help="Reproject inputs that do not align to the NDVI grid.")
+        bool | None,
+        typer.Option(
+            "--align/--no-align", help="Reproject inputs that do not align to the NDVI grid."
+        ),
     ] = None,
-    significance: Annotated[float | None, typer.Option(help="Trajectory significance level (default 0.05).")] = None,
+    significance: Annotated[
+        float | None, typer.Option(help="Trajectory significance level (default 0.05).")
+    ] = None,
     mode: Annotated[
-        str | None, typer.Option(help="Trajectory test: 'landwatch' (exact/normal MK p-value) or 'trends_earth'.")
+        str | None,
+        typer.Option(
+            help="Trajectory test: 'landwatch' (exact/normal MK p-value) or 'trends_earth'."
+        ),
     ] = None,
-    state_method: Annotated[str | None, typer.Option(help="State: 'percentile' (Trends.Earth) or 'zscore' (GPG v2).")] = None,
-    lpd_table: Annotated[str | None, typer.Option(help="LPD look-up: trends_earth, gpg_v2 or gpg_v1.")] = None,
-    chunks: Annotated[int | None, typer.Option(help="Process in spatial chunks of this size with dask.")] = None,
+    state_method: Annotated[
+        str | None, typer.Option(help="State: 'percentile' (Trends.Earth) or 'zscore' (GPG v2).")
+    ] = None,
+    lpd_table: Annotated[
+        str | None, typer.Option(help="LPD look-up: trends_earth, gpg_v2 or gpg_v1.")
+    ] = None,
+    chunks: Annotated[
+        int | None, typer.Option(help="Process in spatial chunks of this size with dask.")
+    ] = None,
     all_layers: Annotated[
-        bool | None, typer.Option("--all-layers", help="Also write diagnostic maps (slopes, p-values, ratios).")
+        bool | None,
+        typer.Option("--all-layers", help="Also write diagnostic maps (slopes, p-values, ratios)."),
     ] = None,
 ) -> None:
     """Compute SDG 15.3.1 (land productivity, land cover, SOC, one-out-all-out, status).
@@ -150,10 +173,14 @@ def sdg1531(
             prod["state_method"] = state_method
         if lpd_table is not None:
             prod["lpd_table"] = lpd_table
-        cfg = load_config(config, align=align, chunks=chunks, all_layers=all_layers, productivity=prod or None)
+        cfg = load_config(
+            config, align=align, chunks=chunks, all_layers=all_layers, productivity=prod or None
+        )
         out_dir = out or (config.parent / "sdg1531")
         with _progress() as prog:
-            result = run_sdg1531(cfg, out_dir, overwrite=overwrite, progress=RichProgress(prog, "SDG 15.3.1"))
+            result = run_sdg1531(
+                cfg, out_dir, overwrite=overwrite, progress=RichProgress(prog, "SDG 15.3.1")
+            )
     except LandwatchError as exc:
         _fail(exc)
     _print_summary(result)
@@ -165,17 +192,26 @@ def _print_summary(result: Any) -> None:
         table.add_column(col, justify="right" if "km2" in col or "%" in col else "left")
     for r in result.summary["sdg_summary"]:
         table.add_row(
-            r["period"], r["admin_name"], f"{r['degraded_km2']:.1f}", f"{r['land_area_km2']:.1f}",
+            r["period"],
+            r["admin_name"],
+            f"{r['degraded_km2']:.1f}",
+            f"{r['land_area_km2']:.1f}",
             f"{r['sdg_15_3_1_percent']:.2f}",
             f"{r.get('status_degraded_km2', float('nan')):.1f}",
         )
     out_console.print(table)
     ok = result.summary["all_areas_reconcile"]
     out_console.print(
-        "Area check: " + ("[green]all class areas + no data + water add up to the territory[/]"
-                          if ok else "[red]some tables do not add up - see tables/area_checks.csv[/]")
+        "Area check: "
+        + (
+            "[green]all class areas + no data + water add up to the territory[/]"
+            if ok
+            else "[red]some tables do not add up - see tables/area_checks.csv[/]"
+        )
     )
-    out_console.print(f"Outputs: [bold]{result.out_dir}[/] (maps/, tables/, summary.json, manifest.json, sdg1531_map.png)")
+    out_console.print(
+        f"Outputs: [bold]{result.out_dir}[/] (maps/, tables/, summary.json, manifest.json, sdg1531_map.png)"
+    )
 
 
 def run() -> None:  # pragma: no cover - console entry point

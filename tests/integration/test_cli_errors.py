@@ -159,5 +159,7 @@ def test_sdg1531_cli__debug_shows_traceback(region: Path) -> None:
     cfg = yaml.safe_load((region / "run.yaml").read_text())
     cfg["soc"] = "missing.tif"
     (region / "run.yaml").write_text(yaml.safe_dump(cfg))
-    proc = run_cli("--debug", "sdg1531", "--config", str(region / "run.yaml"), "--out", str(region / "o"))
+    proc = run_cli(
+        "--debug", "sdg1531", "--config", str(region / "run.yaml"), "--out", str(region / "o")
+    )
     assert proc.returncode != 0 and "Traceback" in proc.stderr

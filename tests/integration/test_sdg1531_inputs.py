@@ -29,7 +29,9 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference_run(region: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return run_sdg1531(load_config(region / "run.yaml"), tmp_path_factory.mktemp("ref") / "out").out_dir
+    return run_sdg1531(
+        load_config(region / "run.yaml"), tmp_path_factory.mktemp("ref") / "out"
+    ).out_dir
 
 
 def read(p: Path) -> np.ndarray:
@@ -40,8 +42,11 @@ def read(p: Path) -> np.ndarray:
 def assert_same_maps(a: Path, b: Path) -> None:
     for period in ("baseline", "report_1", "report_2"):
         for name in ("trajectory", "state", "performance", "lpd5", "sdg"):
-            np.testing.assert_array_equal(read(a / "maps" / period / f"{name}.tif"),
-                                          read(b / "maps" / period / f"{name}.tif"), err_msg=f"{period} {name}")
+            np.testing.assert_array_equal(
+                read(a / "maps" / period / f"{name}.tif"),
+                read(b / "maps" / period / f"{name}.tif"),
+                err_msg=f"{period} {name}",
+            )
 
 
 def test_inputs__ndvi_from_zarr(region: Path, reference_run: Path, tmp_path: Path) -> None:
@@ -51,17 +56,29 @@ def test_inputs__ndvi_from_zarr(region: Path, reference_run: Path, tmp_path: Pat
     assert_same_maps(reference_run, run_sdg1531(cfg, tmp_path / "out").out_dir)
 
 
-def test_inputs__ndvi_from_multiband_geotiff(region: Path, reference_run: Path, tmp_path: Path) -> None:
+def test_inputs__ndvi_from_multiband_geotiff(
+    region: Path, reference_run: Path, tmp_path: Path
+) -> None:
     ds = xr.open_dataset(region / "ndvi_annual.nc", decode_coords="all").load()
     nd = ds["ndvi"]
     years = nd["time"].dt.year.values.tolist()
     t = nd.rio.transform()
-    profile = {"driver": "GTiff", "height": nd.sizes["y"], "width": nd.sizes["x"], "count": nd.sizes["time"],
-               "dtype": "float32", "crs": nd.rio.crs, "transform": t, "nodata": np.nan}
+    profile = {
+        "driver": "GTiff",
+        "height": nd.sizes["y"],
+        "width": nd.sizes["x"],
+        "count": nd.sizes["time"],
+        "dtype": "float32",
+        "crs": nd.rio.crs,
+        "transform": t,
+        "nodata": np.nan,
+    }
     with rasterio.open(tmp_path / "ndvi.tif", "w", **profile) as dst:
         dst.write(nd.values.astype(np.float32))
     # band years from the config
-    cfg = load_config(region / "run.yaml", ndvi=str(tmp_path / "ndvi.tif"), ndvi_years=years, ndvi_variable=None)
+    cfg = load_config(
+        region / "run.yaml", ndvi=str(tmp_path / "ndvi.tif"), ndvi_years=years, ndvi_variable=None
+    )
     assert_same_maps(reference_run, run_sdg1531(cfg, tmp_path / "out").out_dir)
     # without years the error says how to fix it
     from landwatch.errors import InputError
@@ -72,7 +89,9 @@ def test_inputs__ndvi_from_multiband_geotiff(region: Path, reference_run: Path, 
     assert not (tmp_path / "out2").exists()
 
 
-def test_inputs__precomputed_lpd_replaces_productivity(region: Path, reference_run: Path, tmp_path: Path) -> None:
+def test_inputs__precomputed_lpd_replaces_productivity(
+    region: Path, reference_run: Path, tmp_path: Path
+) -> None:
     # feed our own baseline LPD back as a "JRC-style" precomputed layer
     lpd = region / "lpd_baseline.tif"
     with rasterio.open(reference_run / "maps" / "baseline" / "lpd5.tif") as src:
@@ -84,14 +103,18 @@ def test_inputs__precomputed_lpd_replaces_productivity(region: Path, reference_r
         dst.write(data, 1)
     cfg = load_config(region / "run.yaml", lpd={"baseline": str(lpd)})
     out = run_sdg1531(cfg, tmp_path / "out").out_dir
-    np.testing.assert_array_equal(read(out / "maps" / "baseline" / "sdg.tif"),
-                                  read(reference_run / "maps" / "baseline" / "sdg.tif"))
+    np.testing.assert_array_equal(
+        read(out / "maps" / "baseline" / "sdg.tif"),
+        read(reference_run / "maps" / "baseline" / "sdg.tif"),
+    )
     assert not (out / "maps" / "baseline" / "trajectory.tif").exists()
     assert (out / "maps" / "report_1" / "trajectory.tif").exists()
 
 
 def test_inputs__restrend_uses_precipitation(region: Path, tmp_path: Path) -> None:
-    cfg = load_config(region / "run.yaml", productivity={"trajectory_method": "restrend"}, all_layers=True)
+    cfg = load_config(
+        region / "run.yaml", productivity={"trajectory_method": "restrend"}, all_layers=True
+    )
     out = run_sdg1531(cfg, tmp_path / "out").out_dir
     slope = read(out / "maps" / "baseline" / "trajectory_slope.tif")
     assert np.isfinite(slope).mean() > 0.9
@@ -114,15 +137,46 @@ def test_inputs__restrend_uses_precipitation(region: Path, tmp_path: Path) -> No
 
 
 def test_cli__sample_create_and_help(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "landwatch.cli", "sample", "create", str(tmp_path / "r"),
-                           "--size", "60", "--seed", "1"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "landwatch.cli",
+            "sample",
+            "create",
+            str(tmp_path / "r"),
+            "--size",
+            "60",
+            "--seed",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "r" / "truth.json").exists() and (tmp_path / "r" / "run.yaml").exists()
-    help_text = subprocess.run([sys.executable, "-m", "landwatch.cli", "sdg1531", "--help"],
-                               capture_output=True, text=True, timeout=120).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "landwatch.cli", "sdg1531", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     assert "landwatch sdg1531 --config" in help_text and "--align" in help_text
-    proc = subprocess.run([sys.executable, "-m", "landwatch.cli", "sdg1531", "--config",
-                           str(tmp_path / "r" / "run.yaml"), "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "landwatch.cli",
+            "sdg1531",
+            "--config",
+            str(tmp_path / "r" / "run.yaml"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "SDG 15.3.1" in proc.stdout and "add up to the territory" in proc.stdout

@@ -21,8 +21,15 @@ PERIODS = ("baseline", "report_1", "report_2")
 
 def test_outputs__cogs_valid_with_metadata(sample_run_dir: Path) -> None:
     for period in PERIODS:
-        for name in ("trajectory", "state", "performance", "lpd5", "land_cover_degradation",
-                     "soc_degradation", "sdg"):
+        for name in (
+            "trajectory",
+            "state",
+            "performance",
+            "lpd5",
+            "land_cover_degradation",
+            "soc_degradation",
+            "sdg",
+        ):
             p = sample_run_dir / "maps" / period / f"{name}.tif"
             ok, errors, _ = cog_validate(str(p))
             assert ok, (p, errors)
@@ -58,8 +65,12 @@ def test_outputs__areas_reconcile_with_territory(sample_run, sample_region: Samp
     assert sample_run.summary["territory_km2"] == pytest.approx(abs(area_m2) / 1e6, rel=1e-6)
     areas = sample_run.tables["areas_by_class"]
     for (period, admin, ind), g2 in areas.groupby(["period", "admin_id", "indicator"]):
-        chk = checks[(checks.period == period) & (checks.admin_id == admin) & (checks.indicator == ind)]
-        assert g2.area_km2.sum() + chk.water_km2.iloc[0] == pytest.approx(chk.territory_km2.iloc[0], rel=1e-9)
+        chk = checks[
+            (checks.period == period) & (checks.admin_id == admin) & (checks.indicator == ind)
+        ]
+        assert g2.area_km2.sum() + chk.water_km2.iloc[0] == pytest.approx(
+            chk.territory_km2.iloc[0], rel=1e-9
+        )
     # admin units add up to the territory
     sdg = areas[(areas.indicator == "sdg") & (areas.period == "baseline")]
     total = sdg[sdg.admin_id == "ALL"].area_km2.sum()
@@ -76,15 +87,26 @@ def test_outputs__summary_matches_rasters(sample_run, sample_run_dir: Path) -> N
         ys = t.f + t.e * (np.arange(src.height) + 0.5)
         cell = np.asarray(pixel_area_km2(ys, abs(t.a), abs(t.e), src.crs))
     degraded = float((np.broadcast_to(cell[:, None], sdg.shape) * (sdg == -1)).sum())
-    row = sample_run.tables["sdg_summary"].query("period == 'baseline' and admin_id == 'ALL'").iloc[0]
+    row = (
+        sample_run.tables["sdg_summary"].query("period == 'baseline' and admin_id == 'ALL'").iloc[0]
+    )
     assert row.degraded_km2 == pytest.approx(degraded, rel=1e-9)
     assert 0 < row.sdg_15_3_1_percent < 100
 
 
-def test_outputs__tables_files_and_manifest(sample_run_dir: Path, sample_region: SampleRegion) -> None:
+def test_outputs__tables_files_and_manifest(
+    sample_run_dir: Path, sample_region: SampleRegion
+) -> None:
     tables = sample_run_dir / "tables"
-    for name in ("sdg_summary", "areas_by_class", "lc_change_baseline", "status_crosstab_report_1",
-                 "lpd_by_land_cover_baseline", "soc_stock_by_land_cover", "area_checks"):
+    for name in (
+        "sdg_summary",
+        "areas_by_class",
+        "lc_change_baseline",
+        "status_crosstab_report_1",
+        "lpd_by_land_cover_baseline",
+        "soc_stock_by_land_cover",
+        "area_checks",
+    ):
         assert (tables / f"{name}.csv").exists(), name
     sheets = pd.ExcelFile(tables / "tables.xlsx").sheet_names
     assert "sdg_summary" in sheets and "lc_change_baseline" in sheets
@@ -111,7 +133,9 @@ def test_outputs__lc_change_matrix_sums_to_land_cover_areas(sample_run) -> None:
         assert row_sum == pytest.approx(a2000[cls], rel=1e-9, abs=1e-9)
 
 
-def test_sdg1531__dask_chunks_equal_numpy(sample_region: SampleRegion, sample_run_dir: Path, tmp_path: Path) -> None:
+def test_sdg1531__dask_chunks_equal_numpy(
+    sample_region: SampleRegion, sample_run_dir: Path, tmp_path: Path
+) -> None:
     cfg = load_config(sample_region.out_dir / "run.yaml", chunks=128)
     out = run_sdg1531(cfg, tmp_path / "chunked")
     for period in PERIODS:
@@ -121,8 +145,9 @@ def test_sdg1531__dask_chunks_equal_numpy(sample_region: SampleRegion, sample_ru
             np.testing.assert_array_equal(a, b, err_msg=f"{period} {name}")
 
 
-def test_sdg1531__corrections_override_and_are_recorded(sample_region: SampleRegion, sample_run_dir: Path,
-                                                       tmp_path: Path) -> None:
+def test_sdg1531__corrections_override_and_are_recorded(
+    sample_region: SampleRegion, sample_run_dir: Path, tmp_path: Path
+) -> None:
     import geopandas as gpd
     from shapely.geometry import box
 
@@ -132,13 +157,22 @@ def test_sdg1531__corrections_override_and_are_recorded(sample_region: SampleReg
     # a box over the top-left quarter: recode degraded -> stable in the baseline only
     poly = box(b.left, (b.top + b.bottom) / 2, (b.left + b.right) / 2, b.top)
     gdf = gpd.GeoDataFrame(
-        {"location_name": ["field-checked drought recovery"], "process_driving_change": ["drought"],
-         "basis_for_judgement": ["field visit"], "recode_deg_to": [0], "recode_stable_to": [None],
-         "recode_imp_to": [None], "periods_affected": ["baseline"]},
-        geometry=[poly], crs=4326,
+        {
+            "location_name": ["field-checked drought recovery"],
+            "process_driving_change": ["drought"],
+            "basis_for_judgement": ["field visit"],
+            "recode_deg_to": [0],
+            "recode_stable_to": [None],
+            "recode_imp_to": [None],
+            "periods_affected": ["baseline"],
+        },
+        geometry=[poly],
+        crs=4326,
     )
     gdf.to_file(tmp_path / "corr.geojson")
-    cfg = load_config(sample_region.out_dir / "run.yaml", corrections=str(tmp_path / "corr.geojson"))
+    cfg = load_config(
+        sample_region.out_dir / "run.yaml", corrections=str(tmp_path / "corr.geojson")
+    )
     out = run_sdg1531(cfg, tmp_path / "corrected")
     new = rasterio.open(out.out_dir / "maps" / "baseline" / "sdg.tif").read(1)
     assert (out.out_dir / "maps" / "baseline" / "sdg_uncorrected.tif").exists()
@@ -151,7 +185,13 @@ def test_sdg1531__corrections_override_and_are_recorded(sample_region: SampleReg
     assert not (new[quarter] == -1).any()
     np.testing.assert_array_equal(new[~quarter], sdg[~quarter])
     r1 = rasterio.open(out.out_dir / "maps" / "report_1" / "sdg.tif").read(1)
-    np.testing.assert_array_equal(r1, rasterio.open(sample_run_dir / "maps" / "report_1" / "sdg.tif").read(1))
+    np.testing.assert_array_equal(
+        r1, rasterio.open(sample_run_dir / "maps" / "report_1" / "sdg.tif").read(1)
+    )
     assert "corrections" in out.tables and out.tables["corrections"].iloc[0]["recode_deg_to"] == 0
-    assert out.summary["sdg_summary"][0]["degraded_km2"] < json.loads(
-        (sample_run_dir / "summary.json").read_text())["sdg_summary"][0]["degraded_km2"]
+    assert (
+        out.summary["sdg_summary"][0]["degraded_km2"]
+        < json.loads((sample_run_dir / "summary.json").read_text())["sdg_summary"][0][
+            "degraded_km2"
+        ]
+    )

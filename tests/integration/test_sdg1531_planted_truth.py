@@ -59,11 +59,15 @@ def test_sdg1531__planted_degradation_detected(sample_region, sample_run_dir, tr
             per_type[patch["type"]][1] += int((sdg[m] == -1).sum())
         for ptype, (n, deg) in per_type.items():
             found += 1
-            assert deg / n >= 0.95, f"{period} {ptype}: only {100 * deg / n:.1f} % of {n} px degraded"
+            assert deg / n >= 0.95, (
+                f"{period} {ptype}: only {100 * deg / n:.1f} % of {n} px degraded"
+            )
     assert found >= 8  # the check above really ran over the degrading patch types
 
 
-def test_sdg1531__few_false_alarms_on_stable_ground(sample_region, sample_run_dir, truth_arrays) -> None:
+def test_sdg1531__few_false_alarms_on_stable_ground(
+    sample_region, sample_run_dir, truth_arrays
+) -> None:
     truth = sample_region.truth
     stable = stable_ground(truth_arrays)
     assert stable.sum() > 50_000
@@ -110,7 +114,9 @@ def test_sdg1531__lpd_class_per_patch_type(sample_region, sample_run_dir, truth_
     assert checked >= 20
 
 
-def test_sdg1531__land_cover_transitions_match_truth(sample_region, sample_run_dir, truth_arrays) -> None:
+def test_sdg1531__land_cover_transitions_match_truth(
+    sample_region, sample_run_dir, truth_arrays
+) -> None:
     truth = sample_region.truth
     for period in truth["periods"]:
         lcd = read(sample_run_dir / "maps" / period / "land_cover_degradation.tif")

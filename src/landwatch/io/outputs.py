@@ -18,7 +18,9 @@ from landwatch.errors import InputError
 
 
 @contextlib.contextmanager
-def atomic_output_dir(out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+def atomic_output_dir(
+    out_dir: str | os.PathLike[str], *, overwrite: bool = False
+) -> Iterator[Path]:
     """Yield a temporary folder that becomes ``out_dir`` only if the block succeeds.
 
     A failure removes the temporary folder, so no half-written outputs are left;
@@ -76,7 +78,9 @@ def write_tables(
     written.append(xlsx)
     js = folder / "tables.json"
     js.write_text(
-        json.dumps({n: json.loads(df.to_json(orient="records")) for n, df in tables.items()}, indent=1)
+        json.dumps(
+            {n: json.loads(df.to_json(orient="records")) for n, df in tables.items()}, indent=1
+        )
     )
     written.append(js)
     return written

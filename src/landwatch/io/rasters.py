@@ -71,9 +71,7 @@ def _normalise_dims(da: xr.DataArray, name: str) -> xr.DataArray:
     if extra:
         squeezable = [d for d in extra if da.sizes[d] == 1]
         if len(squeezable) != len(extra):
-            raise InputError(
-                f"{name}: unexpected dims {extra}; expected (y, x) or (time, y, x)."
-            )
+            raise InputError(f"{name}: unexpected dims {extra}; expected (y, x) or (time, y, x).")
         da = da.squeeze(extra, drop=True)
     return da.transpose(*order)
 
@@ -116,7 +114,7 @@ def open_raster(
     try:
         if suffix in CUBE_SUFFIXES:
             if suffix == ".zarr":
-                ds = xr.open_zarr(p, chunks=chunks, decode_coords="all")
+                ds = xr.open_zarr(p, chunks=dict(chunks) if chunks else None, decode_coords="all")
             else:
                 ds = xr.open_dataset(p, chunks=chunks, decode_coords="all")
             da = _pick_variable(ds, name, p, variable)
@@ -131,14 +129,19 @@ def open_raster(
             if crs is not None:
                 da = da.rio.write_crs(crs)
         else:
-            da = rioxarray.open_rasterio(p, chunks=chunks, masked=False)
-            assert isinstance(da, xr.DataArray)
+            opened = rioxarray.open_rasterio(
+                p, chunks=dict(chunks) if chunks else None, masked=False
+            )
+            assert isinstance(opened, xr.DataArray)
+            da = opened
             nodata = da.rio.nodata
             descriptions = da.attrs.get("long_name")
             if da.sizes["band"] == 1:
                 da = da.squeeze("band", drop=True)
             else:
-                band_years = list(years) if years is not None else _years_from_descriptions(descriptions)
+                band_years = (
+                    list(years) if years is not None else _years_from_descriptions(descriptions)
+                )
                 if band_years is None or len(band_years) != da.sizes["band"]:
                     raise InputError(
                         f"{name}: {p.name} has {da.sizes['band']} bands but their years are "
@@ -185,7 +188,9 @@ def grid_signature(da: xr.DataArray) -> tuple[Any, ...]:
     return (da.rio.crs, da.sizes["y"], da.sizes["x"], tuple(round(v, 9) for v in t[:6]))
 
 
-def check_same_grid(reference: xr.DataArray, other: xr.DataArray, *, ref_name: str, name: str) -> None:
+def check_same_grid(
+    reference: xr.DataArray, other: xr.DataArray, *, ref_name: str, name: str
+) -> None:
     """Raise :class:`CRSMismatchError` unless ``other`` is on exactly the grid of ``reference``."""
     rc, oc = reference.rio.crs, other.rio.crs
     if rc != oc:

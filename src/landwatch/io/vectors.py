@@ -12,7 +12,9 @@ import xarray as xr
 from landwatch.errors import DataSourceError, InputError
 
 
-def read_vector(path: str | os.PathLike[str], *, name: str, layer: str | None = None) -> gpd.GeoDataFrame:
+def read_vector(
+    path: str | os.PathLike[str], *, name: str, layer: str | None = None
+) -> gpd.GeoDataFrame:
     """Read a vector file; the error names the input and the fix."""
     p = Path(path)
     if not p.exists():

@@ -52,7 +52,9 @@ class ProductivityOptions(BaseModel):
     mode: Literal["landwatch", "trends_earth"] = "landwatch"
     significance: float = Field(0.05, gt=0, lt=0.5)
     min_slope: float = Field(
-        0.001, ge=0, description="|OLS slope| per year a significant trend must exceed (landwatch mode)"
+        0.001,
+        ge=0,
+        description="|OLS slope| per year a significant trend must exceed (landwatch mode)",
     )
     state_method: Literal["percentile", "zscore"] = "percentile"
     lpd_table: Literal["trends_earth", "gpg_v2", "gpg_v1"] = "trends_earth"
@@ -107,13 +109,17 @@ class Sdg1531Config(BaseModel):
     periods: dict[str, PeriodConfig] = Field(
         default_factory=lambda: {k: PeriodConfig(**v) for k, v in DEFAULT_PERIODS.items()}
     )
-    productivity: ProductivityOptions = Field(default_factory=ProductivityOptions)
-    soc_options: SocOptions = Field(default_factory=SocOptions)
+    productivity: ProductivityOptions = Field(
+        default_factory=lambda: ProductivityOptions.model_validate({})
+    )
+    soc_options: SocOptions = Field(default_factory=lambda: SocOptions.model_validate({}))
     align: bool = False
     all_layers: bool = Field(
         False, description="also write diagnostic maps (slopes, p-values, ratios, % SOC change)"
     )
-    chunks: int | None = Field(None, ge=64, description="spatial chunk size for dask (None: in memory)")
+    chunks: int | None = Field(
+        None, ge=64, description="spatial chunk size for dask (None: in memory)"
+    )
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
     @field_validator("periods")

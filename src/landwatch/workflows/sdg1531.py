@@ -76,17 +76,38 @@ class RunResult:
 # --------------------------------------------------------------------------- loading
 
 
-def _load_2d(cfg: Sdg1531Config, key: str, ref: xr.DataArray, *, categorical: bool,
-             sum_preserving: bool = False, variable: str | None = None) -> xr.DataArray:
+def _load_2d(
+    cfg: Sdg1531Config,
+    key: str,
+    ref: xr.DataArray,
+    *,
+    categorical: bool,
+    sum_preserving: bool = False,
+    variable: str | None = None,
+) -> xr.DataArray:
     path = cfg.path(getattr(cfg, key) if isinstance(key, str) and hasattr(cfg, key) else None)
     assert path is not None
-    return _load_path_2d(cfg, path, key, ref, categorical=categorical,
-                         sum_preserving=sum_preserving, variable=variable)
+    return _load_path_2d(
+        cfg,
+        path,
+        key,
+        ref,
+        categorical=categorical,
+        sum_preserving=sum_preserving,
+        variable=variable,
+    )
 
 
-def _load_path_2d(cfg: Sdg1531Config, path: Path, name: str, ref: xr.DataArray, *,
-                  categorical: bool, sum_preserving: bool = False,
-                  variable: str | None = None) -> xr.DataArray:
+def _load_path_2d(
+    cfg: Sdg1531Config,
+    path: Path,
+    name: str,
+    ref: xr.DataArray,
+    *,
+    categorical: bool,
+    sum_preserving: bool = False,
+    variable: str | None = None,
+) -> xr.DataArray:
     da = rio_io.open_raster(path, name=name, variable=variable)
     if "time" in da.dims:
         if da.sizes["time"] != 1:
@@ -115,8 +136,11 @@ def _load_path_2d(cfg: Sdg1531Config, path: Path, name: str, ref: xr.DataArray, 
 
 def _check_ndvi(ndvi: xr.DataArray, cfg: Sdg1531Config) -> None:
     sample = ndvi.isel(time=slice(None, None, max(1, ndvi.sizes["time"] // 4)))
-    vmax = float(np.nanmax(np.asarray(sample.max(dim=("y", "x")).values, dtype=float))) \
-        if sample.size else np.nan
+    vmax = (
+        float(np.nanmax(np.asarray(sample.max(dim=("y", "x")).values, dtype=float)))
+        if sample.size
+        else np.nan
+    )
     if not np.isfinite(vmax):
         raise InsufficientDataError(
             f"ndvi: {Path(str(ndvi.attrs.get('source', 'input'))).name} holds no valid values "
@@ -128,7 +152,9 @@ def _check_ndvi(ndvi: xr.DataArray, cfg: Sdg1531Config) -> None:
             "10,000 as in MODIS products: divide it by 10000 (or set scale_factor in the file)."
         )
     years = years_of(ndvi)
-    needed = sorted({y for p in cfg.periods.values() for y in range(p.productivity[0], p.productivity[1] + 1)})
+    needed = sorted(
+        {y for p in cfg.periods.values() for y in range(p.productivity[0], p.productivity[1] + 1)}
+    )
     missing = sorted(set(needed) - set(years.tolist()))
     if missing:
         raise InsufficientDataError(
@@ -147,8 +173,9 @@ def load_inputs(cfg: Sdg1531Config, progress: Progress) -> Inputs:
     chunks = {"y": cfg.chunks, "x": cfg.chunks} if cfg.chunks else None
     ndvi_path = cfg.path(cfg.ndvi)
     assert ndvi_path is not None
-    ndvi = rio_io.open_raster(ndvi_path, name="ndvi", variable=cfg.ndvi_variable, chunks=chunks,
-                              years=cfg.ndvi_years)
+    ndvi = rio_io.open_raster(
+        ndvi_path, name="ndvi", variable=cfg.ndvi_variable, chunks=chunks, years=cfg.ndvi_years
+    )
     if "time" not in ndvi.dims:
         raise InputError("ndvi: expected an annual cube (time, y, x), got a single map.")
     ndvi = ndvi.astype(np.float32)
@@ -166,7 +193,11 @@ def load_inputs(cfg: Sdg1531Config, progress: Progress) -> Inputs:
             f"{sorted(cfg.land_cover)}; missing {missing_lc}. Add them under land_cover: or change "
             "the land_cover years of the periods."
         )
-    nesting = lc_mod.load_nesting(cfg.path(cfg.land_cover_nesting)) if cfg.land_cover_nesting else None
+    nesting = (
+        lc_mod.load_nesting(cfg.path(cfg.land_cover_nesting))  # type: ignore[arg-type]
+        if cfg.land_cover_nesting
+        else None
+    )
     identity = {k: k for k in LC_CLASSES}
     land_cover = {}
     for year in sorted(cfg.land_cover):
@@ -195,12 +226,15 @@ def load_inputs(cfg: Sdg1531Config, progress: Progress) -> Inputs:
         pr = rio_io.open_raster(pr_path, name="precipitation", variable=cfg.precipitation_variable)
         if cfg.align:
             pr = rio_io.align_to(ref, pr, categorical=False)
-        rio_io.check_same_grid(ref, pr.isel(time=0) if "time" in pr.dims else pr,
-                               ref_name="ndvi", name="precipitation")
+        rio_io.check_same_grid(
+            ref, pr.isel(time=0) if "time" in pr.dims else pr, ref_name="ndvi", name="precipitation"
+        )
         inputs.precipitation = _annual_precipitation(pr.assign_coords(y=ref.y, x=ref.x))
     for period, p in (cfg.lpd or {}).items():
         if period not in cfg.periods:
-            raise InputError(f"lpd: period {period!r} is not one of the periods {list(cfg.periods)}.")
+            raise InputError(
+                f"lpd: period {period!r} is not one of the periods {list(cfg.periods)}."
+            )
         inputs.lpd[period] = _load_path_2d(cfg, cfg.path(p), f"lpd {period}", ref, categorical=True)  # type: ignore[arg-type]
     progress.step("read SOC, climate, soil, population")
 
@@ -216,11 +250,13 @@ def load_inputs(cfg: Sdg1531Config, progress: Progress) -> Inputs:
                     "admin_name_field in the config."
                 )
         inputs.admin_ids = vec_io.rasterize_ids(gdf, ref)
-        inputs.admin_table = pd.DataFrame({
-            "position": np.arange(1, len(gdf) + 1),
-            "admin_id": gdf[cfg.admin_id_field].astype(str).values,
-            "admin_name": gdf[cfg.admin_name_field].astype(str).values,
-        })
+        inputs.admin_table = pd.DataFrame(
+            {
+                "position": np.arange(1, len(gdf) + 1),
+                "admin_id": gdf[cfg.admin_id_field].astype(str).values,
+                "admin_name": gdf[cfg.admin_name_field].astype(str).values,
+            }
+        )
         if not (inputs.admin_ids > 0).any():
             raise InputError(
                 f"admin: no polygon of {admin_path.name} overlaps the NDVI grid. Check that both "
@@ -242,7 +278,9 @@ def _annual_precipitation(pr: xr.DataArray) -> xr.DataArray:
         if len(np.unique(years)) < len(years):
             counts = pd.Series(years).value_counts()
             full = counts[counts == 12].index
-            ann = pr.groupby(xr.DataArray(years, dims="time", name="year")).sum("time", min_count=12)
+            ann = pr.groupby(xr.DataArray(years, dims="time", name="year")).sum(
+                "time", min_count=12
+            )
             ann = ann.rename(year="time").sel(time=sorted(full))
             return ann.load()
         return pr.assign_coords(time=years).load()
@@ -274,7 +312,9 @@ def _load_corrections(cfg: Sdg1531Config, inputs: Inputs, ref: xr.DataArray) -> 
         if affected is None or (isinstance(affected, float) and np.isnan(affected)):
             affected_list = period_names
         elif isinstance(affected, str):
-            affected_list = [a.strip() for a in affected.strip("[]").replace('"', "").split(",") if a.strip()]
+            affected_list = [
+                a.strip() for a in affected.strip("[]").replace('"', "").split(",") if a.strip()
+            ]
         else:
             affected_list = list(affected)
         for a in affected_list:
@@ -283,14 +323,18 @@ def _load_corrections(cfg: Sdg1531Config, inputs: Inputs, ref: xr.DataArray) -> 
                     f"corrections: polygon {i} names period {a!r}; periods are {period_names}."
                 )
             rules[a][i] = (targets[0], targets[1], targets[2])
-        rows.append({
-            "polygon": i,
-            "location_name": getattr(rec, "location_name", ""),
-            "process_driving_change": getattr(rec, "process_driving_change", ""),
-            "basis_for_judgement": getattr(rec, "basis_for_judgement", ""),
-            "recode_deg_to": targets[0], "recode_stable_to": targets[1], "recode_imp_to": targets[2],
-            "periods_affected": ",".join(affected_list),
-        })
+        rows.append(
+            {
+                "polygon": i,
+                "location_name": getattr(rec, "location_name", ""),
+                "process_driving_change": getattr(rec, "process_driving_change", ""),
+                "basis_for_judgement": getattr(rec, "basis_for_judgement", ""),
+                "recode_deg_to": targets[0],
+                "recode_stable_to": targets[1],
+                "recode_imp_to": targets[2],
+                "periods_affected": ",".join(affected_list),
+            }
+        )
     inputs.corrections = vec_io.rasterize_ids(gdf, ref)
     inputs.correction_rules = rules
     inputs.correction_table = pd.DataFrame(rows)
@@ -315,8 +359,9 @@ def _ecological_units(inputs: Inputs, year: int) -> xr.DataArray:
     return units.astype(np.int32)
 
 
-def _productivity_lazy(cfg: Sdg1531Config, inputs: Inputs, name: str,
-                       period: PeriodConfig) -> dict[str, Any]:
+def _productivity_lazy(
+    cfg: Sdg1531Config, inputs: Inputs, name: str, period: PeriodConfig
+) -> dict[str, Any]:
     """Trajectory, state and performance of one period, not yet computed."""
     opts = cfg.productivity
     y0, y1 = period.productivity
@@ -333,8 +378,13 @@ def _productivity_lazy(cfg: Sdg1531Config, inputs: Inputs, name: str,
             )
         pr = select_years(inputs.precipitation, y0, y1)
     traj = prod_mod.productivity_trajectory(
-        ndvi, pr=pr, method=opts.trajectory_method, significance=opts.significance,
-        mode=opts.mode, min_years=opts.min_years, sens_slope=False,
+        ndvi,
+        pr=pr,
+        method=opts.trajectory_method,
+        significance=opts.significance,
+        mode=opts.mode,
+        min_years=opts.min_years,
+        sens_slope=False,
         min_slope=opts.min_slope if opts.mode == "landwatch" else 0.0,
     )
     state = prod_mod.productivity_state(
@@ -342,8 +392,10 @@ def _productivity_lazy(cfg: Sdg1531Config, inputs: Inputs, name: str,
     )
     p0, p1 = period.performance or period.productivity
     perf = prod_mod.productivity_performance(
-        select_years(inputs.ndvi, p0, p1), _ecological_units(inputs, y0),
-        percentile=opts.performance_percentile, threshold=opts.performance_threshold,
+        select_years(inputs.ndvi, p0, p1),
+        _ecological_units(inputs, y0),
+        percentile=opts.performance_percentile,
+        threshold=opts.performance_threshold,
     )
     # keep diagnostics only when they will be written: at 10^7-10^8 px every layer counts
     diag = cfg.all_layers
@@ -368,7 +420,9 @@ def _lpd_layers(cfg: Sdg1531Config, parts: dict[str, xr.Dataset]) -> dict[str, x
         "lpd3": lpd["lpd3"],
     }
     if "slope" in traj:
-        out.update(trajectory_slope=traj["slope"], trajectory_p=traj["p"], performance_ratio=perf["ratio"])
+        out.update(
+            trajectory_slope=traj["slope"], trajectory_p=traj["p"], performance_ratio=perf["ratio"]
+        )
     if "lpd5" in lpd:
         out["lpd5"] = lpd["lpd5"]
     return out
@@ -398,15 +452,22 @@ def _soc_series(cfg: Sdg1531Config, inputs: Inputs) -> dict[int, xr.DataArray]:
         soc0 = soc0.chunk(spatial)
         if isinstance(f, xr.DataArray):
             f = f.chunk(spatial)
-    series = soc_mod.soc_stock_series(soc0, lc_cube, f=f, transition_years=cfg.soc_options.transition_years)
+    series = soc_mod.soc_stock_series(
+        soc0, lc_cube, f=f, transition_years=cfg.soc_options.transition_years
+    )
     picked = series.isel(time=[int(np.where(years_of(series) == y)[0][0]) for y in years]).load()
     return {y: picked.isel(time=i, drop=True) for i, y in enumerate(years)}
 
 
-def compute(cfg: Sdg1531Config, inputs: Inputs, progress: Progress) -> dict[str, dict[str, xr.DataArray]]:
+def compute(
+    cfg: Sdg1531Config, inputs: Inputs, progress: Progress
+) -> dict[str, dict[str, xr.DataArray]]:
     """All layers per period (and ``status_<period>`` for each reporting period)."""
-    matrix = lc_mod.load_transition_matrix(cfg.path(cfg.transition_matrix)) if cfg.transition_matrix \
+    matrix = (
+        lc_mod.load_transition_matrix(cfg.path(cfg.transition_matrix))
+        if cfg.transition_matrix
         else lc_mod.load_transition_matrix()
+    )
     inputs.soc_years = _soc_series(cfg, inputs)
     progress.step("SOC stock series")
     # all periods in one dask pass, so each NDVI chunk is read once
@@ -421,30 +482,33 @@ def compute(cfg: Sdg1531Config, inputs: Inputs, progress: Progress) -> dict[str,
         lc_deg = lc_mod.land_cover_degradation(lc0, lc1, matrix=matrix)
         water = (lc0 == LC_WATER) | (lc1 == LC_WATER)
         soc0, soc1 = inputs.soc_years[ly0], inputs.soc_years[ly1]
-        soc_ds = soc_mod.soc_degradation(soc0, soc1, threshold=cfg.soc_options.threshold,
-                                         water_mask=water)
+        soc_ds = soc_mod.soc_degradation(
+            soc0, soc1, threshold=cfg.soc_options.threshold, water_mask=water
+        )
         lpd3 = prod["lpd3"].compute()
         sdg = sdg_mod.one_out_all_out(lpd3, lc_deg, soc_ds["soc_degradation"])
         sdg_raw = sdg
         if inputs.corrections is not None and inputs.correction_rules.get(name):
-            corr = xr.DataArray(inputs.corrections, dims=("y", "x"), coords={"y": sdg.y, "x": sdg.x})
+            corr = xr.DataArray(
+                inputs.corrections, dims=("y", "x"), coords={"y": sdg.y, "x": sdg.x}
+            )
             sdg = sdg_mod.apply_corrections(sdg, corr, inputs.correction_rules[name])
         # water is excluded from land area: never a class of its own
         sdg = xr.where(water, NODATA, sdg).astype(np.int16)
         layer = {k: v for k, v in prod.items()}
-        layer.update({
-            "land_cover_initial": lc0,
-            "land_cover_final": lc1,
-
-            "land_cover_degradation": lc_deg,
-            "soc_initial": soc0,
-            "soc_final": soc1,
-
-            "soc_degradation": soc_ds["soc_degradation"],
-            "sdg_uncorrected": xr.where(water, NODATA, sdg_raw).astype(np.int16),
-            "sdg": sdg,
-            "water": water,
-        })
+        layer.update(
+            {
+                "land_cover_initial": lc0,
+                "land_cover_final": lc1,
+                "land_cover_degradation": lc_deg,
+                "soc_initial": soc0,
+                "soc_final": soc1,
+                "soc_degradation": soc_ds["soc_degradation"],
+                "sdg_uncorrected": xr.where(water, NODATA, sdg_raw).astype(np.int16),
+                "sdg": sdg,
+                "water": water,
+            }
+        )
         if cfg.all_layers:
             layer["land_cover_transition"] = lc_mod.land_cover_transition(lc0, lc1)
             layer["soc_change_pct"] = soc_ds["pct_change"]
@@ -463,7 +527,7 @@ def compute(cfg: Sdg1531Config, inputs: Inputs, progress: Progress) -> dict[str,
 # --------------------------------------------------------------------------- tables
 
 
-def _territory(inputs: Inputs, shape: tuple[int, int]) -> np.ndarray:
+def _territory(inputs: Inputs, shape: tuple[int, ...]) -> np.ndarray:
     if inputs.admin_ids is not None:
         return inputs.admin_ids > 0
     return np.ones(shape, dtype=bool)
@@ -498,32 +562,53 @@ class _ZoneSums:
     def select(self, mask: np.ndarray) -> None:
         self._m = np.ascontiguousarray(mask, dtype=bool)
 
-    def by_class(self, arr: np.ndarray, codes: list[int], values: np.ndarray | None = None) -> np.ndarray:
+    def by_class(
+        self, arr: np.ndarray, codes: list[int], values: np.ndarray | None = None
+    ) -> np.ndarray:
         """Sum of cell area (times ``values``) per (zone, class index) over the selection.
 
         The last class index collects every value not in ``codes`` (no data).
         """
         w = self.cell if values is None else self.cell * values
-        out = area_mod.weighted_pair_counts(self.zone, np.asarray(arr), w, codes_a=self.zones,
-                                            codes_b=codes, mask=self._m)
+        out = area_mod.weighted_pair_counts(
+            self.zone, np.asarray(arr), w, codes_a=self.zones, codes_b=codes, mask=self._m
+        )
         return out[: self.nz]
 
     def total(self, mask: np.ndarray) -> np.ndarray:
-        out = area_mod.weighted_pair_counts(self.zone, self.zone, self.cell, codes_a=self.zones,
-                                            codes_b=[0], mask=np.ascontiguousarray(mask, dtype=bool))
+        out = area_mod.weighted_pair_counts(
+            self.zone,
+            self.zone,
+            self.cell,
+            codes_a=self.zones,
+            codes_b=[0],
+            mask=np.ascontiguousarray(mask, dtype=bool),
+        )
         return out[: self.nz].sum(axis=1)
 
 
-def _crosstab(a: np.ndarray, b: np.ndarray, cell: np.ndarray, mask: np.ndarray,
-              a_names: dict[int, str], b_names: dict[int, str]) -> pd.DataFrame:
+def _crosstab(
+    a: np.ndarray,
+    b: np.ndarray,
+    cell: np.ndarray,
+    mask: np.ndarray,
+    a_names: dict[int, str],
+    b_names: dict[int, str],
+) -> pd.DataFrame:
     """km2 of each (a class, b class) pair inside ``mask`` (other values ignored)."""
-    counts = area_mod.weighted_pair_counts(np.asarray(a), np.asarray(b), cell, codes_a=list(a_names),
-                                           codes_b=list(b_names), mask=mask)
-    return pd.DataFrame(counts[:-1, :-1], index=list(a_names.values()), columns=list(b_names.values()))
+    counts = area_mod.weighted_pair_counts(
+        np.asarray(a), np.asarray(b), cell, codes_a=list(a_names), codes_b=list(b_names), mask=mask
+    )
+    return pd.DataFrame(
+        counts[:-1, :-1], index=list(a_names.values()), columns=list(b_names.values())
+    )
 
 
-def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str, xr.DataArray]],
-                 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+def build_tables(
+    cfg: Sdg1531Config,
+    inputs: Inputs,
+    layers: dict[str, dict[str, xr.DataArray]],
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Area tables per period, indicator, class and admin unit, with reconciliation checks."""
     ref = inputs.ndvi.isel(time=0, drop=True)
     res_x, res_y = (abs(v) for v in ref.rio.resolution())
@@ -555,19 +640,35 @@ def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str,
                 land = z_area - w_area
                 per_class = table[members].sum(axis=0)
                 for (code, cname), a in zip(labels, per_class, strict=True):
-                    rows.append({
-                        "period": period, "admin_id": zone_id, "admin_name": zone_name,
-                        "indicator": indicator, "class_code": code, "class_name": cname,
-                        "area_km2": float(a),
-                        "percent_of_land": 100 * float(a) / land if land else np.nan,
-                    })
+                    rows.append(
+                        {
+                            "period": period,
+                            "admin_id": zone_id,
+                            "admin_name": zone_name,
+                            "indicator": indicator,
+                            "class_code": code,
+                            "class_name": cname,
+                            "area_km2": float(a),
+                            "percent_of_land": 100 * float(a) / land if land else np.nan,
+                        }
+                    )
                 classes, nod = float(per_class[:-1].sum()), float(per_class[-1])
-                checks.append({
-                    "period": period, "admin_id": zone_id, "indicator": indicator,
-                    "territory_km2": z_area, "water_km2": w_area, "classes_km2": classes,
-                    "no_data_km2": nod,
-                    "ok": bool(np.isclose(classes + nod + w_area, z_area, rtol=RECONCILE_RTOL, atol=1e-9)),
-                })
+                checks.append(
+                    {
+                        "period": period,
+                        "admin_id": zone_id,
+                        "indicator": indicator,
+                        "territory_km2": z_area,
+                        "water_km2": w_area,
+                        "classes_km2": classes,
+                        "no_data_km2": nod,
+                        "ok": bool(
+                            np.isclose(
+                                classes + nod + w_area, z_area, rtol=RECONCILE_RTOL, atol=1e-9
+                            )
+                        ),
+                    }
+                )
     areas = pd.DataFrame(rows)
 
     # SDG 15.3.1 headline per period and zone
@@ -577,24 +678,34 @@ def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str,
         deg = float(g.loc[g.class_code == -1, "area_km2"].sum())
         land = float(g["area_km2"].sum())
         nod = float(g.loc[g.class_code == NODATA, "area_km2"].sum())
-        headline.append({
-            "period": period, "admin_id": zid, "admin_name": zname,
-            "degraded_km2": deg, "land_area_km2": land, "no_data_km2": nod,
-            "sdg_15_3_1_percent": 100 * deg / land if land else np.nan,
-        })
+        headline.append(
+            {
+                "period": period,
+                "admin_id": zid,
+                "admin_name": zname,
+                "degraded_km2": deg,
+                "land_area_km2": land,
+                "no_data_km2": nod,
+                "sdg_15_3_1_percent": 100 * deg / land if land else np.nan,
+            }
+        )
     headline_df = pd.DataFrame(headline)
     if "status3" in areas.indicator.values:
         st = areas[(areas.indicator == "status3") & (areas.class_code == -1)]
         status_deg = {(r.period, r.admin_id): r.area_km2 for r in st.itertuples()}
-        base_deg = {r.admin_id: r.degraded_km2
-                    for r in headline_df[headline_df.period == cfg.baseline_name].itertuples()}
+        base_deg = {
+            r.admin_id: r.degraded_km2
+            for r in headline_df[headline_df.period == cfg.baseline_name].itertuples()
+        }
         headline_df["status_degraded_km2"] = [
-            status_deg.get((r.period, r.admin_id),
-                           r.degraded_km2 if r.period == cfg.baseline_name else np.nan)
+            status_deg.get(
+                (r.period, r.admin_id), r.degraded_km2 if r.period == cfg.baseline_name else np.nan
+            )
             for r in headline_df.itertuples()
         ]
         headline_df["change_vs_baseline_km2"] = [
-            r.status_degraded_km2 - base_deg.get(r.admin_id, np.nan) for r in headline_df.itertuples()
+            r.status_degraded_km2 - base_deg.get(r.admin_id, np.nan)
+            for r in headline_df.itertuples()
         ]
 
     tables: dict[str, pd.DataFrame] = {"sdg_summary": headline_df, "areas_by_class": areas}
@@ -606,7 +717,9 @@ def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str,
     for year, lc in sorted(inputs.land_cover.items()):
         per = sums.by_class(np.asarray(lc), lc_codes)[1:].sum(axis=0)
         for (code, cname), a in zip(lc_labels, per, strict=True):
-            lc_rows.append({"year": year, "land_cover_code": code, "land_cover": cname, "area_km2": float(a)})
+            lc_rows.append(
+                {"year": year, "land_cover_code": code, "land_cover": cname, "area_km2": float(a)}
+            )
     tables["land_cover_areas"] = pd.DataFrame(lc_rows)
     for period, layer in layers.items():
         lc0 = np.asarray(layer["land_cover_initial"])
@@ -622,7 +735,9 @@ def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str,
             tables[f"lpd_by_land_cover_{period}"] = m.reset_index()
         if "status7" in layer:
             base = np.asarray(layers[cfg.baseline_name]["sdg"])
-            m = _crosstab(base, np.asarray(layer["sdg"]), cell2d, notwater, CLASS3_NAMES, CLASS3_NAMES)
+            m = _crosstab(
+                base, np.asarray(layer["sdg"]), cell2d, notwater, CLASS3_NAMES, CLASS3_NAMES
+            )
             m.index.name = f"baseline \\ {period}"
             tables[f"status_crosstab_{period}"] = m.reset_index()
     # SOC stock per land cover class at each land cover year (PRAIS SO1-3 T1)
@@ -634,34 +749,48 @@ def build_tables(cfg: Sdg1531Config, inputs: Inputs, layers: dict[str, dict[str,
             if year in seen:
                 continue
             seen.add(year)
-            lc = np.asarray(layer[f"land_cover_{which}"])
+            lc_arr = np.asarray(layer[f"land_cover_{which}"])
             soc = np.asarray(layer[f"soc_{which}"], dtype=float)
             sums.select(territory & np.isfinite(soc))
-            area = sums.by_class(lc, lc_codes)[1:].sum(axis=0)
-            stock = sums.by_class(lc, lc_codes, values=np.nan_to_num(soc))[1:].sum(axis=0)
+            area = sums.by_class(lc_arr, lc_codes)[1:].sum(axis=0)
+            stock = sums.by_class(lc_arr, lc_codes, values=np.nan_to_num(soc))[1:].sum(axis=0)
             for j, (code, cname) in enumerate(LC_CLASSES.items()):
-                soc_rows.append({
-                    "year": year, "land_cover_code": code, "land_cover": cname,
-                    "area_with_soc_km2": float(area[j]),
-                    "soc_mean_t_ha": float(stock[j] / area[j]) if area[j] else np.nan,
-                    "soc_total_t": float(stock[j] * 100),  # t/ha x km2 x 100 ha/km2
-                })
-    tables["soc_stock_by_land_cover"] = pd.DataFrame(soc_rows).sort_values(["year", "land_cover_code"])
+                soc_rows.append(
+                    {
+                        "year": year,
+                        "land_cover_code": code,
+                        "land_cover": cname,
+                        "area_with_soc_km2": float(area[j]),
+                        "soc_mean_t_ha": float(stock[j] / area[j]) if area[j] else np.nan,
+                        "soc_total_t": float(stock[j] * 100),  # t/ha x km2 x 100 ha/km2
+                    }
+                )
+    tables["soc_stock_by_land_cover"] = pd.DataFrame(soc_rows).sort_values(
+        ["year", "land_cover_code"]
+    )
     if inputs.population is not None:
         pop = np.nan_to_num(np.asarray(inputs.population, dtype=float))
         prow = []
         for period, layer in layers.items():
             arr = np.asarray(layer["sdg"])
             for code, cname in CLASS3_NAMES.items():
-                prow.append({"period": period, "class_code": code, "class_name": cname,
-                             "population": float(pop[territory & (arr == code)].sum())})
+                prow.append(
+                    {
+                        "period": period,
+                        "class_code": code,
+                        "class_name": cname,
+                        "population": float(pop[territory & (arr == code)].sum()),
+                    }
+                )
         tables["population_by_sdg_class"] = pd.DataFrame(prow)
     if inputs.correction_table is not None:
         tables["corrections"] = inputs.correction_table
     tables["area_checks"] = pd.DataFrame(checks)
     meta = {
         "territory_km2": float(zone_area.sum()),
-        "pixel_area": "ellipsoidal (geographic CRS)" if ref.rio.crs.is_geographic else "planar (projected CRS)",
+        "pixel_area": "ellipsoidal (geographic CRS)"
+        if ref.rio.crs.is_geographic
+        else "planar (projected CRS)",
         "all_areas_reconcile": bool(all(c["ok"] for c in checks)),
     }
     return tables, meta
@@ -694,34 +823,60 @@ def _as_map(arr: Any, ref: xr.DataArray, long_name: str, units: str) -> xr.DataA
     values = np.asarray(arr)
     integer = np.issubdtype(values.dtype, np.integer) or values.dtype == bool
     values = values.astype(np.int16 if integer else np.float32, copy=False)
-    da = xr.DataArray(values, dims=("y", "x"), coords={"y": ref.y, "x": ref.x}).rio.write_crs(ref.rio.crs)
+    da = xr.DataArray(values, dims=("y", "x"), coords={"y": ref.y, "x": ref.x}).rio.write_crs(
+        ref.rio.crs
+    )
     da.attrs.update({"long_name": long_name, "units": units})
     return da
 
 
-def write_layers(layers: dict[str, dict[str, xr.DataArray]], inputs: Inputs, folder: Path,
-                 ref: xr.DataArray, provenance: dict[str, Any], progress: Progress, *,
-                 all_layers: bool = False, corrected: bool = False) -> list[Path]:
+def write_layers(
+    layers: dict[str, dict[str, xr.DataArray]],
+    inputs: Inputs,
+    folder: Path,
+    ref: xr.DataArray,
+    provenance: dict[str, Any],
+    progress: Progress,
+    *,
+    all_layers: bool = False,
+    corrected: bool = False,
+) -> list[Path]:
     """Write the maps as COGs, two at a time (GDAL compresses outside the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
 
     jobs: list[tuple[xr.DataArray, Path, dict[int, str] | None, dict[str, Any]]] = []
     base_tags = {"landwatch_version": landwatch.__version__, "history": provenance["history"]}
     for year, lc in sorted(inputs.land_cover.items()):
-        jobs.append((_as_map(lc, ref, f"Land cover {year} (UNCCD 7 classes)", "1"),
-                     folder / "land_cover" / f"land_cover_{year}.tif", LC_CLASSES,
-                     {**base_tags, "year": year, "layer": "land_cover"}))
+        jobs.append(
+            (
+                _as_map(lc, ref, f"Land cover {year} (UNCCD 7 classes)", "1"),
+                folder / "land_cover" / f"land_cover_{year}.tif",
+                LC_CLASSES,
+                {**base_tags, "year": year, "layer": "land_cover"},
+            )
+        )
     for year, soc in sorted(inputs.soc_years.items()):
-        jobs.append((_as_map(soc, ref, f"SOC stock 0-30 cm, {year}", "t C ha-1"),
-                     folder / "soc" / f"soc_{year}.tif", None,
-                     {**base_tags, "year": year, "layer": "soc"}))
+        jobs.append(
+            (
+                _as_map(soc, ref, f"SOC stock 0-30 cm, {year}", "t C ha-1"),
+                folder / "soc" / f"soc_{year}.tif",
+                None,
+                {**base_tags, "year": year, "layer": "soc"},
+            )
+        )
     for period, layer in layers.items():
         for key, (long_name, names, units, default) in LAYER_META.items():
             wanted = default or all_layers or (key == "sdg_uncorrected" and corrected)
             if key not in layer or not wanted:
                 continue
-            jobs.append((_as_map(layer[key], ref, long_name, units), folder / period / f"{key}.tif", names,
-                         {**base_tags, "period": period, "layer": key}))
+            jobs.append(
+                (
+                    _as_map(layer[key], ref, long_name, units),
+                    folder / period / f"{key}.tif",
+                    names,
+                    {**base_tags, "period": period, "layer": key},
+                )
+            )
     for _, path, _, _ in jobs:
         path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -761,8 +916,15 @@ def _map_png(layers: dict[str, dict[str, xr.DataArray]], cfg: Sdg1531Config, fol
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.legend(handles=[Patch(color="#d7191c", label="Degraded"), Patch(color="#ffffbf", label="Stable"),
-                        Patch(color="#1a9641", label="Improved")], loc="lower center", ncol=3)
+    fig.legend(
+        handles=[
+            Patch(color="#d7191c", label="Degraded"),
+            Patch(color="#ffffbf", label="Stable"),
+            Patch(color="#1a9641", label="Improved"),
+        ],
+        loc="lower center",
+        ncol=3,
+    )
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     p = folder / "sdg1531_map.png"
     fig.savefig(p, dpi=90)
@@ -770,8 +932,13 @@ def _map_png(layers: dict[str, dict[str, xr.DataArray]], cfg: Sdg1531Config, fol
     return p
 
 
-def run_sdg1531(cfg: Sdg1531Config, out_dir: str | Path, *, overwrite: bool = False,
-                progress: Progress | None = None) -> RunResult:
+def run_sdg1531(
+    cfg: Sdg1531Config,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
     """Run the full SDG 15.3.1 assessment and write one output folder.
 
     Outputs: a COG per sub-indicator, indicator and status per period; area tables as
@@ -796,8 +963,16 @@ def run_sdg1531(cfg: Sdg1531Config, out_dir: str | Path, *, overwrite: bool = Fa
     history = f"landwatch {landwatch.__version__} sdg1531 {started.isoformat(timespec='seconds')}"
     ref = inputs.ndvi.isel(time=0, drop=True)
     with out_io.atomic_output_dir(out_dir, overwrite=overwrite) as tmp:
-        files = write_layers(layers, inputs, tmp / "maps", ref, {"history": history}, progress,
-                             all_layers=cfg.all_layers, corrected=inputs.corrections is not None)
+        files = write_layers(
+            layers,
+            inputs,
+            tmp / "maps",
+            ref,
+            {"history": history},
+            progress,
+            all_layers=cfg.all_layers,
+            corrected=inputs.corrections is not None,
+        )
         files += out_io.write_tables(tables, tmp / "tables")
         files.append(_map_png(layers, cfg, tmp))
         summary = {
@@ -806,12 +981,27 @@ def run_sdg1531(cfg: Sdg1531Config, out_dir: str | Path, *, overwrite: bool = Fa
             "periods": {k: v.model_dump(mode="json") for k, v in cfg.periods.items()},
             **meta,
             "sdg_summary": tables["sdg_summary"].to_dict(orient="records"),
-            "area_check_failures": [c for c in tables["area_checks"].to_dict(orient="records") if not c["ok"]],
+            "area_check_failures": [
+                c for c in tables["area_checks"].to_dict(orient="records") if not c["ok"]
+            ],
         }
         files.append(out_io.write_json(summary, tmp / "summary.json"))
-        input_files = {"ndvi": cfg.ndvi, "soc": cfg.soc, **{f"land_cover_{y}": p for y, p in cfg.land_cover.items()}}
-        for key in ("precipitation", "land_cover_nesting", "transition_matrix", "climate_zones", "soil_units",
-                    "ecological_units", "population", "admin", "corrections"):
+        input_files = {
+            "ndvi": cfg.ndvi,
+            "soc": cfg.soc,
+            **{f"land_cover_{y}": p for y, p in cfg.land_cover.items()},
+        }
+        for key in (
+            "precipitation",
+            "land_cover_nesting",
+            "transition_matrix",
+            "climate_zones",
+            "soil_units",
+            "ecological_units",
+            "population",
+            "admin",
+            "corrections",
+        ):
             if getattr(cfg, key) is not None:
                 input_files[key] = getattr(cfg, key)
         for k, p in (cfg.lpd or {}).items():
@@ -828,8 +1018,10 @@ def run_sdg1531(cfg: Sdg1531Config, out_dir: str | Path, *, overwrite: bool = Fa
             "numpy": np.__version__,
             "xarray": xr.__version__,
             "parameters": params,
-            "inputs": {k: {"path": str(cfg.path(p)), "sha256": out_io.sha256_of(cfg.path(p))}  # type: ignore[arg-type]
-                       for k, p in input_files.items()},
+            "inputs": {
+                k: {"path": str(cfg.path(p)), "sha256": out_io.sha256_of(cfg.path(p))}  # type: ignore[arg-type]
+                for k, p in input_files.items()
+            },
             "outputs": sorted(str(f.relative_to(tmp)) for f in files),
         }
         out_io.write_json(manifest, tmp / "manifest.json")

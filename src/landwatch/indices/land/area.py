@@ -480,9 +480,11 @@ def weighted_pair_counts(
     a = np.ascontiguousarray(a).ravel()
     b = np.ascontiguousarray(b).ravel()
     w = np.ascontiguousarray(np.broadcast_to(np.asarray(weights, dtype=np.float64), shape)).ravel()
-    m = np.ones(a.size, dtype=np.bool_) if mask is None else np.ascontiguousarray(mask, dtype=np.bool_).ravel()
+    m = (
+        np.ones(a.size, dtype=np.bool_)
+        if mask is None
+        else np.ascontiguousarray(mask, dtype=np.bool_).ravel()
+    )
     lut_a, lo_a = _lookup(codes_a)
     lut_b, lo_b = _lookup(codes_b)
-    return _pair_counts_kernel(
-        a, b, w, m, lut_a, lo_a, lut_b, lo_b, len(codes_a), len(codes_b)
-    )
+    return _pair_counts_kernel(a, b, w, m, lut_a, lo_a, lut_b, lo_b, len(codes_a), len(codes_b))

@@ -162,7 +162,7 @@ def _align_exact(
 
 
 def _spatial_dims(da: xr.DataArray) -> list[str]:
-    return [d for d in da.dims if d != "time"]
+    return [str(d) for d in da.dims if d != "time"]
 
 
 def _window(years: np.ndarray, window: tuple[int, int], name: str, ndvi_years: str) -> np.ndarray:
@@ -264,7 +264,12 @@ def _trajectory_core(
             series = np.where(pr_m > 0, x / pr_m, np.nan)
     st = _trend.trend_statistics(series, t, sen=sens)
     mk = _trend.mann_kendall_from_statistics(
-        st.s, st.var_s, st.n, st.has_ties, method=mk_method, alternative=alternative
+        st.s,
+        st.var_s,
+        st.n,
+        st.has_ties,
+        method=mk_method,  # type: ignore[arg-type]
+        alternative=alternative,  # type: ignore[arg-type]
     )
     enough = st.n >= min_years
     if mode == "landwatch":
@@ -290,7 +295,7 @@ def _trajectory_core(
     ]
     if code is not None:
         outs.append(code)
-    return tuple(outs)
+    return tuple(np.asarray(o) for o in outs)
 
 
 def productivity_trajectory(
@@ -744,7 +749,7 @@ def productivity_state(
         names = ["baseline_mean", "recent_mean", "z", "state"]
         dtypes = [np.float32, np.float32, np.float32, np.int16]
         kwargs = {"z_threshold": float(z_threshold)}
-        core = _state_zscore_core
+        core = _state_zscore_core  # type: ignore[assignment]
         params.update(kwargs)
     results = xr.apply_ufunc(
         core,
@@ -989,7 +994,7 @@ def productivity_performance(
         )
     if not 0 < percentile <= 100:
         raise InputError(f"percentile={percentile!r}; expected a value in (0, 100], e.g. 90.")
-    _align_exact(ndvi, units, "ndvi", "units", list(units.dims))
+    _align_exact(ndvi, units, "ndvi", "units", [str(d) for d in units.dims])
     missing_dims = set(units.dims) - set(ndvi.dims)
     if missing_dims:
         raise InputError(
@@ -1016,10 +1021,20 @@ def productivity_performance(
 
         def _lookup_block(m: np.ndarray, u: np.ndarray, lut: Any) -> np.ndarray:
             # one pass per block; the three outputs fit float32 exactly (codes -1, 0, -32768)
-            return np.stack([o.astype(np.float32) for o in _apply_unit_lookup(m, u, lut, threshold=float(threshold))])
+            return np.stack(
+                [
+                    o.astype(np.float32)
+                    for o in _apply_unit_lookup(m, u, lut, threshold=float(threshold))
+                ]
+            )
 
         stacked = dsa.map_blocks(
-            _lookup_block, mean_d, units_d, lut, dtype=np.float32, new_axis=0,
+            _lookup_block,
+            mean_d,
+            units_d,
+            lut,
+            dtype=np.float32,
+            new_axis=0,
             chunks=((3,), *mean_d.chunks),
         )
         outs = [stacked[0], stacked[1], stacked[2].astype(np.int16)]
@@ -1146,7 +1161,7 @@ def _lpd_core(
         )
     out3 = np.where(nod, NODATA, v3).astype(np.int16)
     if l5 is None:
-        return out3
+        return out3  # type: ignore[return-value]  # one output: apply_ufunc wants the bare array
     return np.where(nod, NODATA, l5[idx]).astype(np.int16), out3
 
 

@@ -317,17 +317,27 @@ def _soc_series_core(
     soc = np.where(soc == NODATA, np.nan, np.broadcast_to(soc, shape)).reshape(-1)
     f = np.ascontiguousarray(np.broadcast_to(f, shape)).reshape(-1)
     idx = np.where(lc == NODATA, -1, lut[np.clip(lc, 0, lut.size - 1)])
-    idx = np.ascontiguousarray(np.broadcast_to(idx, shape + lc.shape[-1:])).reshape(-1, lc.shape[-1])
+    idx = np.ascontiguousarray(np.broadcast_to(idx, shape + lc.shape[-1:])).reshape(
+        -1, lc.shape[-1]
+    )
     water_idx = int(lut[water]) if water is not None and water < lut.size else -2
     out = _soc_series_kernel(
-        soc, idx, f, np.asarray(years, dtype=np.int64), np.asarray(base, dtype=np.float64),
-        np.asarray(power, dtype=np.int64), int(transition_years), water_idx,
+        soc,
+        idx,
+        f,
+        np.asarray(years, dtype=np.int64),
+        np.asarray(base, dtype=np.float64),
+        np.asarray(power, dtype=np.int64),
+        int(transition_years),
+        water_idx,
     )
     return out.reshape(shape + (out.shape[-1],))
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
-def _soc_series_kernel(soc0, idx, f, years, base, power, transition_years, water_idx):  # pragma: no cover
+def _soc_series_kernel(
+    soc0, idx, f, years, base, power, transition_years, water_idx
+):  # pragma: no cover
     """Per-pixel Trends.Earth SOC recursion (see :func:`soc_stock_series`, Notes).
 
     ``idx``: (pixels, k) factor-table index of the class at each land-cover year

@@ -639,5 +639,5 @@ def kendall_critical_s_table() -> np.ndarray:
     for n, vals in rows.items():
         for i, lev in enumerate(_LEVEL_COLUMNS):
             if vals[lev] is not None:
-                table[i, n] = vals[lev]
+                table[i, n] = int(vals[lev])  # type: ignore[arg-type]
     return table
