@@ -180,3 +180,22 @@ def test_cli__sample_create_and_help(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "SDG 15.3.1" in proc.stdout and "add up to the territory" in proc.stdout
+
+
+def test_inputs__esa_cci_legend_nested(region: Path, reference_run: Path, tmp_path: Path) -> None:
+    to_esa = {1: 50, 2: 130, 3: 10, 4: 160, 5: 190, 6: 200, 7: 210}
+    paths = {}
+    for year in (2000, 2015, 2019, 2023):
+        with rasterio.open(region / f"land_cover_{year}.tif") as src:
+            profile = src.profile
+            data = src.read(1)
+        out = np.full(data.shape, -32768, dtype=np.int16)
+        for k, v in to_esa.items():
+            out[data == k] = v
+        profile.update(driver="GTiff")
+        p = tmp_path / f"esa_{year}.tif"
+        with rasterio.open(p, "w", **profile) as dst:
+            dst.write(out, 1)
+        paths[year] = str(p)
+    cfg = load_config(region / "run.yaml", land_cover=paths, land_cover_nesting="esa_cci")
+    assert_same_maps(reference_run, run_sdg1531(cfg, tmp_path / "out").out_dir)

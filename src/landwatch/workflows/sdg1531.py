@@ -193,11 +193,11 @@ def load_inputs(cfg: Sdg1531Config, progress: Progress) -> Inputs:
             f"{sorted(cfg.land_cover)}; missing {missing_lc}. Add them under land_cover: or change "
             "the land_cover years of the periods."
         )
-    nesting = (
-        lc_mod.load_nesting(cfg.path(cfg.land_cover_nesting))  # type: ignore[arg-type]
-        if cfg.land_cover_nesting
-        else None
-    )
+    nesting = None
+    if cfg.land_cover_nesting is not None:
+        # "esa_cci" names the packaged ESA CCI -> UNCCD table; anything else is a CSV path
+        key = str(cfg.land_cover_nesting)
+        nesting = lc_mod.load_nesting(key if key == "esa_cci" else cfg.path(cfg.land_cover_nesting))  # type: ignore[arg-type]
     identity = {k: k for k in LC_CLASSES}
     land_cover = {}
     for year in sorted(cfg.land_cover):
@@ -894,7 +894,10 @@ def write_layers(
     return files
 
 
-def _map_png(layers: dict[str, dict[str, xr.DataArray]], cfg: Sdg1531Config, folder: Path) -> Path:
+def _map_png(
+    layers: dict[str, dict[str, xr.DataArray]], cfg: Sdg1531Config, folder: Path, ref: xr.DataArray
+) -> Path:
+    """Overview figure: the baseline indicator and the status of each reporting period."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -903,7 +906,9 @@ def _map_png(layers: dict[str, dict[str, xr.DataArray]], cfg: Sdg1531Config, fol
     from matplotlib.patches import Patch
 
     names = list(layers)
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.6), squeeze=False)
+    left, bottom, right, top = ref.rio.bounds()
+    unit = "deg" if ref.rio.crs.is_geographic else "m"
+    fig, axes = plt.subplots(1, len(names), figsize=(4.4 * len(names), 5.0), squeeze=False)
     cmap = ListedColormap(["#d7191c", "#ffffbf", "#1a9641"])
     for ax, name in zip(axes[0], names, strict=True):
         key = "status3" if "status3" in layers[name] else "sdg"
@@ -911,21 +916,36 @@ def _map_png(layers: dict[str, dict[str, xr.DataArray]], cfg: Sdg1531Config, fol
         step = max(1, max(arr.shape) // 1000)
         arr = arr[::step, ::step].astype(float)
         arr[arr == NODATA] = np.nan
-        ax.imshow(arr, cmap=cmap, vmin=-1.5, vmax=1.5, interpolation="nearest")
-        title = "SDG 15.3.1 " + name if key == "sdg" else f"Status {name} vs {cfg.baseline_name}"
+        ax.imshow(
+            arr,
+            cmap=cmap,
+            vmin=-1.5,
+            vmax=1.5,
+            interpolation="nearest",
+            extent=(left, right, bottom, top),
+        )
+        years = cfg.periods[name].productivity
+        title = (
+            f"SDG 15.3.1, {name} ({years[0]}-{years[1]})"
+            if key == "sdg"
+            else f"Status {name} ({years[0]}-{years[1]}) vs {cfg.baseline_name}"
+        )
         ax.set_title(title, fontsize=10)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel(f"x ({unit})", fontsize=8)
+    axes[0][0].set_ylabel(f"y ({unit}), {ref.rio.crs.to_string()}", fontsize=8)
     fig.legend(
         handles=[
-            Patch(color="#d7191c", label="Degraded"),
-            Patch(color="#ffffbf", label="Stable"),
-            Patch(color="#1a9641", label="Improved"),
+            Patch(facecolor="#d7191c", edgecolor="k", label="Degraded"),
+            Patch(facecolor="#ffffbf", edgecolor="k", label="Stable"),
+            Patch(facecolor="#1a9641", edgecolor="k", label="Improved"),
+            Patch(facecolor="white", edgecolor="k", label="No data / water"),
         ],
         loc="lower center",
-        ncol=3,
+        ncol=4,
+        fontsize=9,
     )
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.08, 1, 0.97))
     p = folder / "sdg1531_map.png"
     fig.savefig(p, dpi=90)
     plt.close(fig)
@@ -974,7 +994,7 @@ def run_sdg1531(
             corrected=inputs.corrections is not None,
         )
         files += out_io.write_tables(tables, tmp / "tables")
-        files.append(_map_png(layers, cfg, tmp))
+        files.append(_map_png(layers, cfg, tmp, ref))
         summary = {
             "landwatch_version": landwatch.__version__,
             "baseline": cfg.baseline_name,
@@ -1019,7 +1039,11 @@ def run_sdg1531(
             "xarray": xr.__version__,
             "parameters": params,
             "inputs": {
-                k: {"path": str(cfg.path(p)), "sha256": out_io.sha256_of(cfg.path(p))}  # type: ignore[arg-type]
+                k: (
+                    {"path": str(cfg.path(p)), "sha256": out_io.sha256_of(cfg.path(p))}  # type: ignore[arg-type]
+                    if str(p) != "esa_cci"
+                    else {"path": "landwatch/data/lc_nesting_esa_cci.csv (packaged)"}
+                )
                 for k, p in input_files.items()
             },
             "outputs": sorted(str(f.relative_to(tmp)) for f in files),
