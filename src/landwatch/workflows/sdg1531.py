@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,19 +135,25 @@ def _load_path_2d(
     return da
 
 
+def _ndvi_name(ndvi: xr.DataArray) -> str:
+    return Path(str(ndvi.attrs.get("source", "input"))).name
+
+
 def _check_ndvi(ndvi: xr.DataArray, cfg: Sdg1531Config) -> None:
-    sample = ndvi.isel(time=slice(None, None, max(1, ndvi.sizes["time"] // 4)))
-    vmax = (
-        float(np.nanmax(np.asarray(sample.max(dim=("y", "x")).values, dtype=float)))
-        if sample.size
-        else np.nan
+    """Door checks on a sample window (reading the whole cube here would double the I/O).
+
+    A fully empty cube is caught after the productivity step (``_check_not_empty``);
+    values out of NDVI range anywhere are caught by the kernels.
+    """
+    ny, nx = ndvi.sizes["y"], ndvi.sizes["x"]
+    half = 128
+    window = ndvi.isel(
+        y=slice(max(0, ny // 2 - half), ny // 2 + half),
+        x=slice(max(0, nx // 2 - half), nx // 2 + half),
     )
-    if not np.isfinite(vmax):
-        raise InsufficientDataError(
-            f"ndvi: {Path(str(ndvi.attrs.get('source', 'input'))).name} holds no valid values "
-            "(all nodata). Check the file and its nodata value."
-        )
-    if vmax > 1.5:
+    values = np.asarray(window.values, dtype=float)
+    vmax = float(np.nanmax(values)) if np.isfinite(values).any() else np.nan
+    if np.isfinite(vmax) and vmax > 1.5:
         raise UnitsError(
             f"ndvi looks scaled (maximum {vmax:.0f}; NDVI lies in [-1, 1]). It is probably NDVI x "
             "10,000 as in MODIS products: divide it by 10000 (or set scale_factor in the file)."
@@ -204,7 +211,6 @@ def load_inputs(cfg: Sdg1531Config, progress: Progress) -> Inputs:
         path = cfg.path(cfg.land_cover[year])
         assert path is not None
         raw = _load_path_2d(cfg, path, f"land_cover {year}", ref, categorical=True)
-        raw = raw.where(raw != NODATA)  # reclassify expects missing values as NaN or nodata
         lc = lc_mod.reclassify_land_cover(raw, nesting or identity, nodata=NODATA)
         land_cover[year] = lc.load()
     progress.step("read land cover")
@@ -473,6 +479,15 @@ def compute(
     # all periods in one dask pass, so each NDVI chunk is read once
     lazy = {name: _productivity_lazy(cfg, inputs, name, p) for name, p in cfg.periods.items()}
     (computed,) = dask.compute(lazy)
+    for name, parts in computed.items():
+        first = parts["lpd5"] if "lpd5" in parts else parts["traj"]["trajectory"]
+        if not bool((np.asarray(first) != NODATA).any()):
+            raise InsufficientDataError(
+                f"ndvi: {_ndvi_name(inputs.ndvi)} holds no valid values in {name} "
+                f"{cfg.periods[name].productivity[0]}-{cfg.periods[name].productivity[1]} "
+                "(all nodata, or fewer valid years than productivity.min_years everywhere). Check "
+                "the file, its nodata value and the period years."
+            )
     progress.step("land productivity, all periods")
     layers: dict[str, dict[str, xr.DataArray]] = {}
     for name, period in cfg.periods.items():
@@ -952,6 +967,39 @@ def _map_png(
     return p
 
 
+def _input_files(cfg: Sdg1531Config) -> dict[str, Path]:
+    """Every input file of a run, by role."""
+    files: dict[str, Path] = {
+        "ndvi": cfg.ndvi,
+        "soc": cfg.soc,
+        **{f"land_cover_{y}": p for y, p in cfg.land_cover.items()},
+    }
+    for key in (
+        "precipitation",
+        "land_cover_nesting",
+        "transition_matrix",
+        "climate_zones",
+        "soil_units",
+        "ecological_units",
+        "population",
+        "admin",
+        "corrections",
+    ):
+        if getattr(cfg, key) is not None:
+            files[key] = getattr(cfg, key)
+    for k, p in (cfg.lpd or {}).items():
+        files[f"lpd_{k}"] = p
+    return files
+
+
+def _input_record(cfg: Sdg1531Config, p: Path) -> dict[str, str]:
+    if str(p) == "esa_cci":
+        return {"path": "landwatch/data/lc_nesting_esa_cci.csv (packaged)"}
+    full = cfg.path(p)
+    assert full is not None
+    return {"path": str(full), "sha256": out_io.sha256_of(full)}
+
+
 def run_sdg1531(
     cfg: Sdg1531Config,
     out_dir: str | Path,
@@ -975,8 +1023,17 @@ def run_sdg1531(
         raise InputError(
             f"output folder {str(out_dir)!r} already exists. Choose another --out or pass --overwrite."
         )
-    inputs = load_inputs(cfg, progress)
-    layers = compute(cfg, inputs, progress)
+    # checksums of the inputs for the manifest, computed alongside the run (I/O bound)
+    hasher = ThreadPoolExecutor(max_workers=1)
+    hashes = {k: hasher.submit(_input_record, cfg, p) for k, p in _input_files(cfg).items()}
+    try:
+        inputs = load_inputs(cfg, progress)
+        layers = compute(cfg, inputs, progress)
+    except BaseException:
+        for f in hashes.values():
+            f.cancel()
+        hasher.shutdown(wait=False)
+        raise
     tables, meta = build_tables(cfg, inputs, layers)
     progress.step("area tables")
     params = cfg.model_dump(mode="json")
@@ -1006,26 +1063,6 @@ def run_sdg1531(
             ],
         }
         files.append(out_io.write_json(summary, tmp / "summary.json"))
-        input_files = {
-            "ndvi": cfg.ndvi,
-            "soc": cfg.soc,
-            **{f"land_cover_{y}": p for y, p in cfg.land_cover.items()},
-        }
-        for key in (
-            "precipitation",
-            "land_cover_nesting",
-            "transition_matrix",
-            "climate_zones",
-            "soil_units",
-            "ecological_units",
-            "population",
-            "admin",
-            "corrections",
-        ):
-            if getattr(cfg, key) is not None:
-                input_files[key] = getattr(cfg, key)
-        for k, p in (cfg.lpd or {}).items():
-            input_files[f"lpd_{k}"] = p
         manifest = {
             "tool": "landwatch",
             "version": landwatch.__version__,
@@ -1038,17 +1075,11 @@ def run_sdg1531(
             "numpy": np.__version__,
             "xarray": xr.__version__,
             "parameters": params,
-            "inputs": {
-                k: (
-                    {"path": str(cfg.path(p)), "sha256": out_io.sha256_of(cfg.path(p))}  # type: ignore[arg-type]
-                    if str(p) != "esa_cci"
-                    else {"path": "landwatch/data/lc_nesting_esa_cci.csv (packaged)"}
-                )
-                for k, p in input_files.items()
-            },
+            "inputs": {k: f.result() for k, f in hashes.items()},
             "outputs": sorted(str(f.relative_to(tmp)) for f in files),
         }
         out_io.write_json(manifest, tmp / "manifest.json")
+        hasher.shutdown()
         progress.step("summary and manifest")
     final = [out_dir / f.relative_to(tmp) for f in files]
     return RunResult(out_dir=out_dir, summary=summary, tables=tables, files=final)
