@@ -7,6 +7,10 @@ convention, so outputs stay interchangeable). Three-class sub-indicators use
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import numpy as np
+
 NODATA: int = -32768
 
 DEGRADED: int = -1
@@ -46,3 +50,14 @@ STATUS7_CLASSES: dict[int, str] = {
     6: "Recent improvement",
     7: "Persistent improvement",
 }
+
+
+def isin_codes(a: np.ndarray, codes: Iterable[int]) -> np.ndarray:
+    """``np.isin`` for class rasters: a look-up table for integers with a small value
+    range (several times faster than numpy's default sort-based method on 10^7 pixels)."""
+    a = np.asarray(a)
+    code_arr = np.asarray(list(codes), dtype=np.int64)
+    if a.dtype.kind in "iu" and a.size:
+        if a.dtype.itemsize <= 2 or int(a.max()) - int(a.min()) < 1_000_000:
+            return np.isin(a, code_arr, kind="table")
+    return np.isin(a, code_arr)

@@ -30,6 +30,7 @@ from landwatch.indices.land.codes import (
     LC_CLASSES,
     NODATA,
     STABLE,
+    isin_codes,
 )
 
 __all__ = [
@@ -406,7 +407,7 @@ def reclassify_land_cover(
 
 
 def _check_classes(a: np.ndarray, valid: np.ndarray, name: str, fix: str) -> None:
-    bad = ~np.isin(a, valid) & (a != NODATA)
+    bad = ~isin_codes(a, valid) & (a != NODATA)
     if np.issubdtype(a.dtype, np.floating):
         bad &= ~np.isnan(a)
     if bad.any():

@@ -46,7 +46,7 @@ import xarray as xr
 
 from landwatch.errors import InputError, InsufficientDataError, UnitsError
 from landwatch.indices.land import trend as _trend
-from landwatch.indices.land.codes import DEGRADED, IMPROVED, LPD_CLASSES, NODATA, STABLE
+from landwatch.indices.land.codes import DEGRADED, IMPROVED, LPD_CLASSES, NODATA, STABLE, isin_codes
 from landwatch.indices.land.timeaxis import years_of
 
 __all__ = [
@@ -1125,7 +1125,7 @@ def _as_codes(a: np.ndarray) -> np.ndarray:
 
 
 def _bad_codes(a: np.ndarray, allowed: tuple[int, ...]) -> list[int]:
-    bad = np.unique(a[~np.isin(a, allowed)])
+    bad = np.unique(a[~isin_codes(a, allowed)])
     return [int(v) for v in bad[:10]]
 
 
@@ -1308,7 +1308,7 @@ _RECODE_SCHEMES: dict[str, tuple[int, ...]] = {
 
 def _recode_core(a: np.ndarray, *, nodata_codes: tuple[int, ...], scheme: str) -> np.ndarray:
     a = _as_codes(a)
-    a = np.where(np.isin(a, nodata_codes), NODATA, a)
+    a = np.where(isin_codes(a, nodata_codes), NODATA, a)
     bad = _bad_codes(a, (1, 2, 3, 4, 5, NODATA))
     if bad:
         expected = (

@@ -24,6 +24,7 @@ from landwatch.indices.land.codes import (
     NODATA,
     STABLE,
     STATUS7_CLASSES,
+    isin_codes,
 )
 
 __all__ = ["KEEP", "apply_corrections", "one_out_all_out", "status_expanded"]
@@ -49,7 +50,7 @@ def _as_class3(a: np.ndarray, name: str) -> np.ndarray:
     a = np.asarray(a)
     if np.issubdtype(a.dtype, np.floating):
         a = np.where(np.isnan(a), NODATA, a)
-    bad = ~np.isin(a, (*_CLASS3, NODATA))
+    bad = ~isin_codes(a, (*_CLASS3, NODATA))
     if bad.any():
         shown = ", ".join(str(v) for v in np.unique(a[bad])[:10])
         raise InputError(

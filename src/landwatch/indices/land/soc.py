@@ -23,7 +23,14 @@ import numpy as np
 import xarray as xr
 
 from landwatch.errors import DataSourceError, InputError
-from landwatch.indices.land.codes import CLASS3_NAMES, DEGRADED, IMPROVED, NODATA, STABLE
+from landwatch.indices.land.codes import (
+    CLASS3_NAMES,
+    DEGRADED,
+    IMPROVED,
+    NODATA,
+    STABLE,
+    isin_codes,
+)
 from landwatch.indices.land.timeaxis import years_of
 
 __all__ = [
@@ -300,7 +307,7 @@ def _soc_series_core(
     if np.issubdtype(lc.dtype, np.floating):
         lc = np.where(np.isnan(lc), NODATA, lc)
     lc = lc.astype(np.int32)
-    invalid = ~np.isin(lc, codes) & (lc != NODATA)
+    invalid = ~isin_codes(lc, codes) & (lc != NODATA)
     if invalid.any():
         shown = ", ".join(str(v) for v in np.unique(lc[invalid])[:10])
         raise InputError(
