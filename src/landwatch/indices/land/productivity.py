@@ -113,16 +113,27 @@ def _check_time(da: xr.DataArray, name: str) -> np.ndarray:
     return years
 
 
+@numba.njit(nogil=True, cache=True)
+def _finite_range(a):  # pragma: no cover
+    """(min, max) of the finite values of a 1-D array; (inf, -inf) when there are none."""
+    lo = np.inf
+    hi = -np.inf
+    for v in a:
+        if np.isfinite(v):
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+    return float(lo), float(hi)
+
+
 def _check_ndvi_values(a: np.ndarray, name: str = "ndvi") -> None:
     """Raise UnitsError if a block of NDVI is clearly not in [-1, 1] (runs inside the core)."""
     if a.size == 0:
         return
-    with np.errstate(invalid="ignore"):
-        finite = np.isfinite(a)
-        if not finite.any():
-            return
-        hi = float(np.max(a, where=finite, initial=-np.inf))
-        lo = float(np.min(a, where=finite, initial=np.inf))
+    lo, hi = _finite_range(np.ravel(a))
+    if lo > hi:  # no finite value
+        return
     if hi > NDVI_MAX_ABS and hi > 100:
         raise UnitsError(
             f"{name} looks scaled by 10,000 (max {hi:g}); expected NDVI in [-1, 1]. "
@@ -830,9 +841,34 @@ def _nanmean_lastaxis3(x):  # pragma: no cover
     return mean, cnt.astype(np.int16), bad
 
 
+@numba.njit(nogil=True, cache=True)
+def _nanmean_rows(x):  # pragma: no cover
+    """Mean and count of finite values of each row of a C-contiguous (N, T) array."""
+    n, t_len = x.shape
+    mean = np.empty(n, dtype=np.float32)
+    cnt = np.zeros(n, dtype=np.int16)
+    bad = False
+    for i in range(n):
+        total = 0.0
+        c = 0
+        for t in range(t_len):
+            v = x[i, t]
+            if np.isfinite(v):
+                total += v
+                c += 1
+                if v > 1.5 or v < -1.5:
+                    bad = True
+        mean[i] = total / c if c > 0 else np.nan
+        cnt[i] = c
+    return mean, cnt, bad
+
+
 def _mean_core(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x)
-    if x.ndim == 3:
+    if x.flags.c_contiguous:  # time is the fastest axis: one row per pixel
+        mean, cnt, bad = _nanmean_rows(x.reshape(-1, x.shape[-1]))
+        mean, cnt = mean.reshape(x.shape[:-1]), cnt.reshape(x.shape[:-1])
+    elif x.ndim == 3:  # a transposed view of a (time, y, x) block: loop time outermost
         mean, cnt, bad = _nanmean_lastaxis3(x)
     else:
         xt = np.moveaxis(x, -1, 0)
@@ -907,6 +943,15 @@ def _unit_percentiles(
         # numpy's _lerp: a + d t, computed from the upper end for t >= 0.5
         out[g] = b - diff * (1 - frac) if frac >= 0.5 else a + diff * frac
     return codes, out
+
+
+def _unit_percentiles_of_blocks(
+    mean_blocks: list[np.ndarray], unit_blocks: list[np.ndarray], percentile: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_unit_percentiles` over matching lists of blocks (the order is irrelevant)."""
+    mean = np.concatenate([np.asarray(b).ravel() for b in mean_blocks])
+    units = np.concatenate([np.asarray(b).ravel() for b in unit_blocks])
+    return _unit_percentiles(mean, units, percentile)
 
 
 def _apply_unit_lookup(
@@ -1017,7 +1062,14 @@ def productivity_performance(
             units_b.data if isinstance(units_b.data, dsa.Array) else dsa.from_array(units_b.data)
         )
         units_d = units_d.rechunk(mean_d.chunks)
-        lut = dask.delayed(_unit_percentiles, pure=True)(mean_d, units_d, float(percentile))
+        # blocks as delayed objects WITHOUT graph optimisation, so that the per-unit
+        # percentile task shares the mean's tasks with the map_blocks below instead of
+        # recomputing them under fused key names
+        mean_blocks = mean_d.to_delayed(optimize_graph=False).ravel().tolist()
+        unit_blocks = units_d.to_delayed(optimize_graph=False).ravel().tolist()
+        lut = dask.delayed(_unit_percentiles_of_blocks, pure=True)(
+            mean_blocks, unit_blocks, float(percentile)
+        )
 
         def _lookup_block(m: np.ndarray, u: np.ndarray, lut: Any) -> np.ndarray:
             # one pass per block; the three outputs fit float32 exactly (codes -1, 0, -32768)
