@@ -30,7 +30,9 @@ lint: $(STAMP)
 	$(BIN)/mypy src
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/sdg1531.py
+	$(BIN)/python benchmarks/spi.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache

@@ -186,6 +186,74 @@ def sdg1531(
     _print_summary(result)
 
 
+@app.command("drought-indices")
+def drought_indices(
+    climate: Annotated[
+        Path, typer.Argument(help="Monthly climate NetCDF/Zarr (pr in mm/month, tas in degC).")
+    ],
+    out: Annotated[Path, typer.Option(help="Output .nc or .zarr.")],
+    indices: Annotated[str, typer.Option(help="Comma-separated: spi, spei.")] = "spi,spei",
+    scales: Annotated[
+        str, typer.Option(help="Accumulation periods in months, comma-separated.")
+    ] = "1,3,6,12",
+    pet: Annotated[
+        str, typer.Option(help="PET for SPEI: thornthwaite or hargreaves.")
+    ] = "thornthwaite",
+    calibration: Annotated[
+        str, typer.Option(help="Reference years FIRST-LAST, or 'full'.")
+    ] = "1981-2010",
+    method: Annotated[str, typer.Option(help="SPI gamma fit: thom, mle or lmoments.")] = "thom",
+    pr_var: Annotated[str, typer.Option(help="Precipitation variable name.")] = "pr",
+    tas_var: Annotated[str, typer.Option(help="Mean temperature variable name.")] = "tas",
+    chunks: Annotated[int | None, typer.Option(help="Spatial dask chunk size.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+) -> None:
+    """Compute PET, SPI and SPEI at several scales for a monthly climate cube.
+
+    Example:
+
+        landwatch drought-indices demo/region/climate_monthly.nc --out demo/drought.nc --scales 3,12
+    """
+    from landwatch.errors import InputError
+    from landwatch.workflows.drought import run_drought_indices
+
+    try:
+        try:
+            scale_list = [int(v) for v in scales.split(",") if v.strip()]
+        except ValueError as exc:
+            raise InputError(
+                f"--scales {scales!r}: expected whole months such as 1,3,6,12."
+            ) from exc
+        if calibration == "full":
+            cal = None
+        else:
+            try:
+                a, b = (int(v) for v in calibration.split("-"))
+            except ValueError as exc:
+                raise InputError(
+                    f"--calibration {calibration!r}: expected FIRST-LAST years such as 1981-2010, or full."
+                ) from exc
+            cal = (a, b)
+        with _progress() as prog:
+            path = run_drought_indices(
+                climate,
+                out,
+                pr_variable=pr_var,
+                tas_variable=tas_var,
+                indices=[i.strip() for i in indices.split(",") if i.strip()],  # type: ignore[misc]
+                scales=scale_list,
+                pet_method=pet,  # type: ignore[arg-type]
+                calibration=cal,
+                method=method,  # type: ignore[arg-type]
+                chunks=chunks,
+                overwrite=overwrite,
+                progress=RichProgress(prog, "drought indices"),
+            )
+    except LandwatchError as exc:
+        _fail(exc)
+    out_console.print(f"Drought indices written to [bold]{path}[/]")
+
+
 def _print_summary(result: Any) -> None:
     table = Table(title="SDG 15.3.1 - proportion of land degraded")
     for col in ("period", "unit", "degraded km2", "land km2", "% degraded", "status km2"):

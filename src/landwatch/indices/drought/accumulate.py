@@ -75,8 +75,10 @@ def rolling_sum(x: np.ndarray, scale: int, *, axis: int = -1) -> np.ndarray:
     McKee, T. B., Doesken, N. J. & Kleist, J. (1993) The relationship of drought
     frequency and duration to time scales. 8th Conf. Applied Climatology, 179-184.
     """
-    if isinstance(scale, bool) or not isinstance(scale, int | np.integer) or not (
-        1 <= int(scale) <= MAX_SCALE
+    if (
+        isinstance(scale, bool)
+        or not isinstance(scale, int | np.integer)
+        or not (1 <= int(scale) <= MAX_SCALE)
     ):
         raise InputError(
             f"scale is {scale!r}; expected an integer number of time steps from 1 to "

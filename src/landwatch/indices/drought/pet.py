@@ -126,7 +126,9 @@ def _time_step(time: xr.DataArray) -> Literal["daily", "monthly"]:
     try:
         days = np.diff(t).astype("timedelta64[s]").astype(float) / 86400.0
     except (TypeError, ValueError):  # cftime objects
-        days = np.array([(b - a).total_seconds() / 86400.0 for a, b in zip(t[:-1], t[1:])])
+        days = np.array(
+            [(b - a).total_seconds() / 86400.0 for a, b in zip(t[:-1], t[1:], strict=True)]
+        )
     step = float(np.median(days))
     if 0.5 <= step <= 1.5:
         return "daily"
@@ -140,7 +142,7 @@ def _time_step(time: xr.DataArray) -> Literal["daily", "monthly"]:
 
 def _degrees_to_radians(lat: xr.DataArray | float) -> xr.DataArray | float:
     if isinstance(lat, xr.DataArray):
-        return np.deg2rad(lat)
+        return lat * (np.pi / 180.0)
     return float(np.deg2rad(lat))
 
 
@@ -276,9 +278,7 @@ def potential_evapotranspiration_thornthwaite(
             "Resample first: tas.resample(time='MS').mean()."
         )
     if convention not in ("climate_indices", "r_spei"):
-        raise InputError(
-            f"convention must be 'climate_indices' or 'r_spei'; got {convention!r}."
-        )
+        raise InputError(f"convention must be 'climate_indices' or 'r_spei'; got {convention!r}.")
     lat_rad = _degrees_to_radians(lat)
     month = tas["time"].dt.month
     tpos = tas.clip(min=0.0)  # keeps NaN
@@ -340,6 +340,8 @@ def potential_evapotranspiration_hargreaves(
     lat: float | xr.DataArray,
     *,
     tas: xr.DataArray | None = None,
+    coefficient: Literal["fao56", "samani2000"] = "fao56",
+    latent_heat: Literal["constant", "temperature"] = "constant",
     freq: Literal["auto", "daily", "monthly"] = "auto",
 ) -> xr.DataArray:
     """Hargreaves-Samani (1985) reference evapotranspiration, FAO-56 eq. 52.
@@ -352,6 +354,14 @@ def potential_evapotranspiration_hargreaves(
         Latitude in degrees north, [-90, 90].
     tas : DataArray, optional
         Mean temperature, °C; defaults to ``(tasmin + tasmax) / 2`` (FAO-56 eq. 9).
+    coefficient : {"fao56", "samani2000"}
+        ``"fao56"``: the constant 0.0023 of FAO-56 eq. 52 (default).
+        ``"samani2000"``: 0.0135 · (0.00185 ΔT² − 0.0433 ΔT + 0.4023) with
+        ΔT = Tmax − Tmin (Samani 2000), as McMahon et al. (2013, S19) and the R package
+        Evapotranspiration (Guo et al. 2016) use.
+    latent_heat : {"constant", "temperature"}
+        λ = 2.45 MJ kg-1 (FAO-56 eq. 52, default) or λ = 2.501 − 0.002361 T
+        (FAO-56 Annex 3 eq. 3-1; pyet's default).
     freq : {"auto", "daily", "monthly"}
         Time step; ``"auto"`` infers it from the ``time`` coordinate.
 
@@ -380,7 +390,9 @@ def potential_evapotranspiration_hargreaves(
     References
     ----------
     FAO-56 chapter 3 eq. 21-25, chapter 4 eq. 52; Hargreaves & Samani (1985)
-    doi:10.13031/2013.26773.
+    doi:10.13031/2013.26773; Samani (2000) J. Irrig. Drain. Eng. 126(4):265-267,
+    doi:10.1061/(ASCE)0733-9437(2000)126:4(265); McMahon et al. (2013) HESS 17:1331,
+    doi:10.5194/hess-17-1331-2013.
     """
     _check_celsius(tasmin, "tasmin")
     _check_celsius(tasmax, "tasmax")
@@ -395,7 +407,19 @@ def potential_evapotranspiration_hargreaves(
     doy = _day_of_year_for(tasmin["time"], step, "fao56")
     ra, _ = extraterrestrial_radiation(doy, lat)
     trange = (tasmax - tasmin).clip(min=0.0)
-    et0 = (0.0023 * 0.408 * ra * (tas + 17.8) * np.sqrt(trange)).clip(min=0.0)
+    if coefficient == "fao56":
+        c_hs: xr.DataArray | float = 0.0023
+    elif coefficient == "samani2000":
+        c_hs = 0.0135 * (0.00185 * trange**2 - 0.0433 * trange + 0.4023)
+    else:
+        raise InputError(f"coefficient must be 'fao56' or 'samani2000'; got {coefficient!r}.")
+    if latent_heat == "constant":
+        inv_lambda: xr.DataArray | float = 0.408
+    elif latent_heat == "temperature":
+        inv_lambda = 1.0 / (2.501 - 0.002361 * tas)
+    else:
+        raise InputError(f"latent_heat must be 'constant' or 'temperature'; got {latent_heat!r}.")
+    et0 = (c_hs * inv_lambda * ra * (tas + 17.8) * np.sqrt(trange)).clip(min=0.0)
     units = "mm/d"
     if step == "monthly":
         et0 = et0 * tasmin["time"].dt.days_in_month
@@ -417,7 +441,8 @@ def potential_evapotranspiration_hargreaves(
 
 def _svp(t: xr.DataArray, a: float = 0.6108) -> xr.DataArray:
     """Saturation vapour pressure e°(T), kPa (FAO-56 eq. 11)."""
-    return a * np.exp(17.27 * t / (t + 237.3))
+    out: xr.DataArray = a * np.exp(17.27 * t / (t + 237.3))  # type: ignore[assignment]
+    return out
 
 
 def potential_evapotranspiration_penman_monteith(
@@ -566,15 +591,23 @@ def potential_evapotranspiration_penman_monteith(
             delta = 0.409 * np.sin(0.0172 * doy - 1.39)
             dr = 1.0 + 0.033 * np.cos(0.0172 * doy)
             ws = np.arccos((-np.tan(lat_rad) * np.tan(delta)).clip(-1.0, 1.0))
-            ra = 37.6 * dr * (
-                ws * np.sin(lat_rad) * np.sin(delta)
-                + np.cos(lat_rad) * np.cos(delta) * np.sin(ws)
+            ra = (
+                37.6
+                * dr
+                * (
+                    ws * np.sin(lat_rad) * np.sin(delta)
+                    + np.cos(lat_rad) * np.cos(delta) * np.sin(ws)
+                )
             )
             ra = ra.clip(min=0.0)
             n_hours = 7.64 * ws
         else:
             ra, n_hours = extraterrestrial_radiation(doy, lat)
-        rs = rsds if rsds is not None else (0.25 + 0.5 * sunshine_duration / n_hours) * ra
+        if rsds is not None:
+            rs = rsds
+        else:
+            assert sunshine_duration is not None  # checked at entry
+            rs = (0.25 + 0.5 * sunshine_duration / n_hours) * ra  # FAO-56 eq. 35
         rso = (0.75 + 2e-5 * z) * ra
         sigma, tk = (4.9e-9, 273.15) if icid else (STEFAN_BOLTZMANN, 273.16)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -599,7 +632,9 @@ def potential_evapotranspiration_penman_monteith(
         first = 0.14 * (tmean.isel(time=1) - tmean.isel(time=0))
         last = 0.14 * (tmean.isel(time=-1) - tmean.isel(time=-2))
         is_first = xr.DataArray(np.arange(tmean.sizes["time"]) == 0, dims="time")
-        is_last = xr.DataArray(np.arange(tmean.sizes["time"]) == tmean.sizes["time"] - 1, dims="time")
+        is_last = xr.DataArray(
+            np.arange(tmean.sizes["time"]) == tmean.sizes["time"] - 1, dims="time"
+        )
         g = xr.where(is_first, first, xr.where(is_last, last, g))
 
     u2 = sfcWind

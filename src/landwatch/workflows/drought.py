@@ -1,0 +1,186 @@
+"""Drought indices over a monthly climate cube: PET, SPI and SPEI at several scales,
+written as one CF-NetCDF (or Zarr) file. The CLI ``landwatch drought-indices`` calls
+:func:`run_drought_indices`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import xarray as xr
+
+import landwatch
+from landwatch.errors import InputError
+from landwatch.indices.drought import (
+    potential_evapotranspiration_hargreaves,
+    potential_evapotranspiration_thornthwaite,
+    standardized_precipitation_evapotranspiration_index,
+    standardized_precipitation_index,
+)
+from landwatch.io.rasters import open_raster
+from landwatch.workflows.progress import NullProgress, Progress
+
+Index = Literal["spi", "spei"]
+PetMethod = Literal["thornthwaite", "hargreaves"]
+
+
+def _latitude(da: xr.DataArray) -> xr.DataArray:
+    """Latitude (degrees) of every grid row/cell, from a geographic or projected CRS."""
+    crs = da.rio.crs
+    if crs is not None and crs.is_geographic:
+        return da["y"].astype(float)
+    from pyproj import Transformer
+
+    xx, yy = np.meshgrid(da["x"].values, da["y"].values)
+    _, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xx, yy)
+    return xr.DataArray(lat, dims=("y", "x"), coords={"y": da["y"], "x": da["x"]})
+
+
+def _read(path: Path, name: str, variable: str, chunks: int | None) -> xr.DataArray:
+    spec = {"y": chunks, "x": chunks} if chunks else None
+    da = open_raster(path, name=name, variable=variable, chunks=spec)
+    if "time" not in da.dims:
+        raise InputError(
+            f"{name}: {path.name}:{variable} has no time dimension; expected monthly (time, y, x)."
+        )
+    return da
+
+
+def run_drought_indices(
+    climate: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    pr_variable: str = "pr",
+    tas_variable: str | None = "tas",
+    tasmin_variable: str = "tasmin",
+    tasmax_variable: str = "tasmax",
+    indices: Sequence[Index] = ("spi", "spei"),
+    scales: Sequence[int] = (1, 3, 6, 12),
+    pet_method: PetMethod = "thornthwaite",
+    calibration: tuple[int, int] | None = (1981, 2010),
+    method: Literal["thom", "mle", "lmoments"] = "thom",
+    chunks: int | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> Path:
+    """Compute PET, SPI and SPEI for a monthly climate file and write one dataset.
+
+    Parameters
+    ----------
+    climate
+        NetCDF or Zarr with monthly ``pr`` (mm/month) and, for SPEI, temperature
+        (``tas`` for Thornthwaite; ``tasmin``/``tasmax`` for Hargreaves), in degC.
+    out
+        Output ``.nc`` (CF-NetCDF) or ``.zarr``; written to a temporary name and
+        renamed when complete.
+    indices, scales
+        Which indices and accumulation periods (months) to compute.
+    pet_method
+        PET for SPEI: Thornthwaite (monthly mean temperature and latitude) or
+        Hargreaves (tmin, tmax, latitude).
+    calibration, method
+        Reference period and SPI gamma estimator (see
+        :func:`~landwatch.indices.drought.standardized_precipitation_index`).
+    chunks
+        Spatial dask chunk size (None: in memory).
+    """
+    progress = progress or NullProgress()
+    src = Path(climate)
+    dst = Path(out)
+    if dst.suffix not in (".nc", ".zarr"):
+        raise InputError(f"out: {dst.name} must end in .nc (NetCDF) or .zarr; choose one.")
+    if dst.exists() and not overwrite:
+        raise InputError(
+            f"out: {str(dst)!r} already exists. Choose another path or pass --overwrite."
+        )
+    bad_scales = [s for s in scales if not 1 <= int(s) <= 72]
+    if bad_scales:
+        raise InputError(
+            f"scales {bad_scales} are outside 1-72 months; pass e.g. --scales 1,3,6,12."
+        )
+    unknown = [i for i in indices if i not in ("spi", "spei")]
+    if unknown:
+        raise InputError(f"indices {unknown} are unknown; choose from spi, spei.")
+    n_steps = 1 + ("spei" in indices) + len(scales) * len(indices) + 1
+    progress.start(n_steps)
+
+    pr = _read(src, "precipitation", pr_variable, chunks)
+    if pr.attrs.get("units") in (None, ""):
+        pr.attrs["units"] = "mm/month"
+    out_vars: dict[str, xr.DataArray] = {}
+    progress.step("read precipitation")
+    pet = None
+    if "spei" in indices:
+        lat = _latitude(pr)
+        if pet_method == "thornthwaite":
+            if tas_variable is None:
+                raise InputError("SPEI with Thornthwaite PET needs tas; pass --tas-var.")
+            tas = _read(src, "tas", tas_variable, chunks)
+            pet = potential_evapotranspiration_thornthwaite(tas, lat)
+        else:
+            tmin = _read(src, "tasmin", tasmin_variable, chunks)
+            tmax = _read(src, "tasmax", tasmax_variable, chunks)
+            pet = potential_evapotranspiration_hargreaves(tmin, tmax, lat)
+        pet = pet.transpose(*pr.dims)
+        out_vars["pet"] = pet.astype(np.float32)
+        progress.step(f"PET ({pet_method})")
+    for scale in scales:
+        if "spi" in indices:
+            spi = standardized_precipitation_index(
+                pr, scale=int(scale), method=method, calibration=calibration
+            )
+            out_vars[f"spi_{scale}"] = spi.astype(np.float32).compute()
+            progress.step(f"SPI-{scale}")
+        if "spei" in indices:
+            assert pet is not None
+            spei = standardized_precipitation_evapotranspiration_index(
+                pr, pet, scale=int(scale), calibration=calibration
+            )
+            out_vars[f"spei_{scale}"] = spei.astype(np.float32).compute()
+            progress.step(f"SPEI-{scale}")
+    ds = xr.Dataset({k: v.compute() for k, v in out_vars.items()})
+    for k, v in out_vars.items():
+        ds[k].attrs = dict(v.attrs)
+    ds = ds.drop_vars("spatial_ref", errors="ignore").rio.write_crs(pr.rio.crs)
+    for k in ds.data_vars:
+        ds[k].attrs["grid_mapping"] = "spatial_ref"  # CF link to the CRS variable
+    ds.attrs.update(
+        {
+            "Conventions": "CF-1.8",
+            "title": "landwatch drought indices",
+            "source": str(src),
+            "history": (
+                f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} landwatch "
+                f"{landwatch.__version__} drought-indices scales={list(scales)} "
+                f"indices={list(indices)} pet={pet_method} calibration={calibration} method={method}"
+            ),
+        }
+    )
+    tmp = dst.with_name(f".{dst.name}.partial")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+    try:
+        if dst.suffix == ".zarr":
+            ds.to_zarr(tmp, mode="w")
+        else:
+            ds.to_netcdf(tmp, encoding={k: {"zlib": True, "complevel": 4} for k in ds.data_vars})
+    except BaseException:
+        if tmp.exists():
+            import shutil
+
+            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+        raise
+    if dst.exists():
+        import shutil
+
+        shutil.rmtree(dst) if dst.is_dir() else dst.unlink()
+    tmp.rename(dst)
+    progress.step("wrote output")
+    return dst
