@@ -458,10 +458,9 @@ def _soc_series(cfg: Sdg1531Config, inputs: Inputs) -> dict[int, xr.DataArray]:
         soc0 = soc0.chunk(spatial)
         if isinstance(f, xr.DataArray):
             f = f.chunk(spatial)
-    series = soc_mod.soc_stock_series(
-        soc0, lc_cube, f=f, transition_years=cfg.soc_options.transition_years
-    )
-    picked = series.isel(time=[int(np.where(years_of(series) == y)[0][0]) for y in years]).load()
+    picked = soc_mod.soc_stock_series(
+        soc0, lc_cube, f=f, transition_years=cfg.soc_options.transition_years, output_years=years
+    ).load()
     return {y: picked.isel(time=i, drop=True) for i, y in enumerate(years)}
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from os import PathLike
@@ -302,6 +303,7 @@ def _soc_series_core(
     codes: np.ndarray,
     transition_years: int,
     water: int | None,
+    keep: np.ndarray | None = None,
 ) -> np.ndarray:
     lc = np.asarray(lc)
     if np.issubdtype(lc.dtype, np.floating):
@@ -328,6 +330,9 @@ def _soc_series_core(
         -1, lc.shape[-1]
     )
     water_idx = int(lut[water]) if water is not None and water < lut.size else -2
+    n_all = int(years[-1] - years[0] + 1)
+    if keep is None:
+        keep = np.arange(n_all, dtype=np.int64)
     out = _soc_series_kernel(
         soc,
         idx,
@@ -337,13 +342,15 @@ def _soc_series_core(
         np.asarray(power, dtype=np.int64),
         int(transition_years),
         water_idx,
+        np.asarray(keep, dtype=np.int64),
+        int(keep.max()) + 1 if keep.size else 0,
     )
     return out.reshape(shape + (out.shape[-1],))
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _soc_series_kernel(
-    soc0, idx, f, years, base, power, transition_years, water_idx
+    soc0, idx, f, years, base, power, transition_years, water_idx, keep, n_keep
 ):  # pragma: no cover
     """Per-pixel Trends.Earth SOC recursion (see :func:`soc_stock_series`, Notes).
 
@@ -354,7 +361,7 @@ def _soc_series_kernel(
     npix, k = idx.shape
     first = years[0]
     n = years[k - 1] - first + 1
-    out = np.empty((npix, n), dtype=np.float32)
+    out = np.empty((npix, n_keep), dtype=np.float32)
     for p in numba.prange(npix):
         stock = soc0[p]
         chg = 0.0
@@ -362,7 +369,8 @@ def _soc_series_kernel(
         bad = idx[p, 0] < 0 or np.isnan(stock)
         prev = idx[p, 0]
         cls = prev
-        out[p, 0] = np.nan if (bad or prev == water_idx) else stock
+        if keep[0] >= 0:
+            out[p, keep[0]] = np.nan if (bad or prev == water_idx) else stock
         seg = 0
         for t in range(1, n):
             year = first + t
@@ -375,7 +383,8 @@ def _soc_series_kernel(
             if a < 0 or b < 0:
                 bad = True  # once unknown, stays unknown
             if bad:
-                out[p, t] = np.nan
+                if keep[t] >= 0:
+                    out[p, keep[t]] = np.nan
                 continue
             t_mid = t0 + (t1 - t0) // 2
             cls = a if year <= t_mid else b
@@ -392,7 +401,8 @@ def _soc_series_kernel(
                 stock = stock - chg
                 remaining -= 1
             prev = cls
-            out[p, t] = np.nan if cls == water_idx else stock
+            if keep[t] >= 0:
+                out[p, keep[t]] = np.nan if cls == water_idx else stock
     return out
 
 
@@ -403,6 +413,7 @@ def soc_stock_series(
     f: float | xr.DataArray,
     transition_years: int = 20,
     factors: SocFactors | str | PathLike[str] | None = None,
+    output_years: Sequence[int] | None = None,
 ) -> xr.DataArray:
     """Annual soil organic carbon stock driven by land-cover change (UNCCD Tier 1).
 
@@ -418,6 +429,9 @@ def soc_stock_series(
         Cropland factor (see :func:`cropland_factor`); per pixel or one number.
     transition_years : int, default 20
         Years over which a conversion reaches its full factor (IPCC default D = 20).
+    output_years : sequence of int, optional
+        Return only these years (default: every year from the first to the last land
+        cover year); the recursion still runs over every year. Saves memory on large grids.
     factors : SocFactors or path-like, optional
         Land-use factor matrix; default the packaged IPCC/UNCCD table.
 
@@ -478,7 +492,21 @@ def soc_stock_series(
     if land_cover.chunks is not None:
         land_cover = land_cover.chunk({"time": -1})
     f_arg: xr.DataArray | float = f if isinstance(f, xr.DataArray) else float(f)
-    n = int(years[-1] - years[0] + 1)
+    annual = np.arange(years[0], years[-1] + 1)
+    if output_years is None:
+        wanted = annual
+    else:
+        wanted = np.asarray(sorted({int(y) for y in output_years}), dtype=np.int64)
+        outside = [int(y) for y in wanted if y < annual[0] or y > annual[-1]]
+        if outside:
+            raise InputError(
+                f"output_years {outside} lie outside the land cover years "
+                f"{annual[0]}-{annual[-1]}; the SOC series covers only that span. "
+                "Pass years within it."
+            )
+    keep = np.full(annual.size, -1, dtype=np.int64)
+    keep[wanted - annual[0]] = np.arange(wanted.size)
+    n = int(wanted.size)
     out = xr.apply_ufunc(
         _soc_series_core,
         soc_initial,
@@ -493,17 +521,17 @@ def soc_stock_series(
             "codes": codes,
             "transition_years": int(transition_years),
             "water": water,
+            "keep": keep,
         },
         dask="parallelized",
         output_dtypes=[np.float32],
         dask_gufunc_kwargs={"output_sizes": {"year": n}},
     )
-    annual = np.arange(years[0], years[-1] + 1)
     tvals = land_cover["time"].values
     if np.issubdtype(tvals.dtype, np.datetime64):
-        time = np.array([f"{y}-01-01" for y in annual], dtype="datetime64[ns]")
+        time = np.array([f"{y}-01-01" for y in wanted], dtype="datetime64[ns]")
     else:
-        time = annual
+        time = wanted
     out = out.rename(year="time").assign_coords(time=time).transpose("time", ...)
     out.attrs = {
         "long_name": "soil organic carbon stock 0-30 cm",

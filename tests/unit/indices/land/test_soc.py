@@ -180,3 +180,23 @@ def test_soc_degradation__dask_equals_numpy() -> None:
     xr.testing.assert_identical(
         soc_degradation(bl, tg), soc_degradation(bl.chunk(7), tg.chunk(9)).compute()
     )
+
+
+def test_soc_stock_series__output_years_equal_full_series() -> None:
+    """Selecting years inside the kernel gives exactly the same stocks as the full series."""
+    import numpy as np
+    import xarray as xr
+
+    from landwatch.errors import InputError
+    from landwatch.indices.land.soc import soc_stock_series
+
+    rng = np.random.default_rng(3)
+    lc = rng.integers(1, 8, size=(4, 6, 5)).astype(np.int16)
+    cube = xr.DataArray(lc, dims=("time", "y", "x"), coords={"time": [2000, 2008, 2015, 2023]})
+    soc0 = xr.DataArray(rng.uniform(10, 80, (6, 5)), dims=("y", "x"))
+    full = soc_stock_series(soc0, cube, f=0.58)
+    some = soc_stock_series(soc0, cube, f=0.58, output_years=[2023, 2000, 2015])
+    assert some["time"].values.tolist() == [2000, 2015, 2023]
+    np.testing.assert_array_equal(some.values, full.sel(time=[2000, 2015, 2023]).values)
+    with pytest.raises(InputError, match="outside the land cover years"):
+        soc_stock_series(soc0, cube, f=0.58, output_years=[1999])
