@@ -254,6 +254,75 @@ def drought_indices(
     out_console.print(f"Drought indices written to [bold]{path}[/]")
 
 
+@app.command("so3")
+def so3(
+    climate: Annotated[
+        Path, typer.Argument(help="Monthly precipitation NetCDF/Zarr (pr in mm/month).")
+    ],
+    population: Annotated[Path, typer.Option(help="Population count raster (people per pixel).")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    population_female: Annotated[
+        Path | None, typer.Option(help="Female population raster.")
+    ] = None,
+    population_male: Annotated[Path | None, typer.Option(help="Male population raster.")] = None,
+    admin: Annotated[Path | None, typer.Option(help="Admin units (GeoPackage/GeoJSON).")] = None,
+    admin_layer: Annotated[str | None, typer.Option(help="Layer of the admin file.")] = None,
+    admin_id_field: Annotated[str, typer.Option(help="Admin id field.")] = "admin_id",
+    admin_name_field: Annotated[str, typer.Option(help="Admin name field.")] = "name",
+    vulnerability: Annotated[
+        Path | None,
+        typer.Option(help="YAML with indicators, groups, directions (and weights) for the DVI."),
+    ] = None,
+    scheme: Annotated[
+        str, typer.Option(help="Hazard class edges: prais or trends_earth.")
+    ] = "prais",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+) -> None:
+    """UNCCD SO3 drought reporting: hazard (SO3-1), exposure (SO3-2), vulnerability (SO3-3)
+    and drought events, as CSV/XLSX/JSON tables and a GeoJSON event catalog.
+
+    Example:
+
+        landwatch so3 demo/region/climate_monthly.nc --population demo/region/population.tif
+        --admin demo/region/admin.gpkg --admin-layer admin1 --out demo/so3
+    """
+    import yaml
+
+    from landwatch.workflows.so3 import run_so3
+
+    try:
+        vuln = None
+        if vulnerability is not None:
+            from landwatch.errors import DataSourceError
+
+            if not vulnerability.exists():
+                raise DataSourceError(f"vulnerability: file {str(vulnerability)!r} does not exist.")
+            vuln = yaml.safe_load(vulnerability.read_text())
+            base = vulnerability.parent
+            vuln["indicators"] = {k: str(base / v) for k, v in vuln["indicators"].items()}
+        with _progress() as prog:
+            result = run_so3(
+                climate,
+                out,
+                population=population,
+                population_female=population_female,
+                population_male=population_male,
+                admin=admin,
+                admin_layer=admin_layer,
+                admin_id_field=admin_id_field,
+                admin_name_field=admin_name_field,
+                vulnerability=vuln,
+                scheme=scheme,
+                overwrite=overwrite,
+                progress=RichProgress(prog, "SO3"),
+            )
+    except LandwatchError as exc:
+        _fail(exc)
+    out_console.print(
+        f"SO3 tables written to [bold]{result.out_dir}[/] ({len(result.tables)} tables)"
+    )
+
+
 def _print_summary(result: Any) -> None:
     table = Table(title="SDG 15.3.1 - proportion of land degraded")
     for col in ("period", "unit", "degraded km2", "land km2", "% degraded", "status km2"):

@@ -20,3 +20,33 @@ __all__ += [
     "potential_evapotranspiration_thornthwaite",
     "standardized_precipitation_evapotranspiration_index",
 ]
+
+from landwatch.indices.drought.events import (  # noqa: E402
+    drought_area_fraction,
+    drought_event_catalog,
+    drought_runs,
+    regional_drought_events,
+)
+from landwatch.indices.drought.so3 import (  # noqa: E402
+    december_spi,
+    drought_hazard_class,
+    drought_vulnerability_index,
+    exposure_table,
+    hazard_table,
+    so3_period_summary,
+    vulnerability_table,
+)
+
+__all__ += [
+    "december_spi",
+    "drought_area_fraction",
+    "drought_event_catalog",
+    "drought_hazard_class",
+    "drought_runs",
+    "drought_vulnerability_index",
+    "exposure_table",
+    "hazard_table",
+    "regional_drought_events",
+    "so3_period_summary",
+    "vulnerability_table",
+]
