@@ -23,6 +23,10 @@ app = typer.Typer(
 )
 sample_app = typer.Typer(help="Built-in sample region with planted truth.", no_args_is_help=True)
 app.add_typer(sample_app, name="sample")
+drought_app = typer.Typer(
+    help="Drought indices (SPI, SPEI, PET), events and UNCCD SO3 reporting.", no_args_is_help=True
+)
+app.add_typer(drought_app, name="drought")
 
 console = Console(stderr=True)
 out_console = Console()
@@ -186,7 +190,7 @@ def sdg1531(
     _print_summary(result)
 
 
-@app.command("drought-indices")
+@drought_app.command("indices")
 def drought_indices(
     climate: Annotated[
         Path, typer.Argument(help="Monthly climate NetCDF/Zarr (pr in mm/month, tas in degC).")
@@ -212,7 +216,7 @@ def drought_indices(
 
     Example:
 
-        landwatch drought-indices demo/region/climate_monthly.nc --out demo/drought.nc --scales 3,12
+        landwatch drought indices demo/region/climate_monthly.nc --out demo/drought.nc --scales 3,12
     """
     from landwatch.errors import InputError
     from landwatch.workflows.drought import run_drought_indices
@@ -254,7 +258,7 @@ def drought_indices(
     out_console.print(f"Drought indices written to [bold]{path}[/]")
 
 
-@app.command("so3")
+@drought_app.command("so3")
 def so3(
     climate: Annotated[
         Path, typer.Argument(help="Monthly precipitation NetCDF/Zarr (pr in mm/month).")
@@ -283,7 +287,7 @@ def so3(
 
     Example:
 
-        landwatch so3 demo/region/climate_monthly.nc --population demo/region/population.tif
+        landwatch drought so3 demo/region/climate_monthly.nc --population demo/region/population.tif
         --admin demo/region/admin.gpkg --admin-layer admin1 --out demo/so3
     """
     import yaml
@@ -321,6 +325,165 @@ def so3(
     out_console.print(
         f"SO3 tables written to [bold]{result.out_dir}[/] ({len(result.tables)} tables)"
     )
+
+
+def _calibration(text: str) -> tuple[int, int] | None:
+    from landwatch.errors import InputError
+
+    if text == "full":
+        return None
+    try:
+        a, b = (int(v) for v in text.split("-"))
+    except ValueError as exc:
+        raise InputError(
+            f"--calibration {text!r}: expected FIRST-LAST years such as 1981-2010, or full."
+        ) from exc
+    return (a, b)
+
+
+def _single_index(kind: str, source: Path, out: Path, **kwargs: Any) -> None:
+    from landwatch.workflows.drought import run_index
+
+    try:
+        kwargs["calibration"] = _calibration(kwargs.pop("calibration", "1981-2010"))
+        with console.status(f"computing {kind.upper()}"):
+            path = run_index(kind, source, out, **kwargs)  # type: ignore[arg-type]
+    except LandwatchError as exc:
+        _fail(exc)
+    out_console.print(f"{kind.upper()} written to [bold]{path}[/]")
+
+
+@drought_app.command("spi")
+def drought_spi(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="Monthly precipitation: station CSV (time + one column per station) or NetCDF/Zarr grid."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Output .csv (stations), .nc or .zarr.")],
+    scale: Annotated[int, typer.Option(help="Accumulation in months (1-72).")] = 3,
+    method: Annotated[str, typer.Option(help="Gamma fit: thom, mle or lmoments.")] = "thom",
+    distribution: Annotated[str, typer.Option(help="gamma or pearson3 (with lmoments).")] = "gamma",
+    calibration: Annotated[
+        str, typer.Option(help="Reference years FIRST-LAST, or full.")
+    ] = "1981-2010",
+    variable: Annotated[
+        str | None, typer.Option("--var", help="Variable name in a grid file.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+) -> None:
+    """Standardized Precipitation Index.
+
+    Example: landwatch drought spi prcp.csv --scale 3 --out spi3.csv
+    """
+    _single_index(
+        "spi",
+        source,
+        out,
+        scale=scale,
+        method=method,
+        distribution=distribution,
+        calibration=calibration,
+        variable=variable,
+        overwrite=overwrite,
+    )
+
+
+@drought_app.command("spei")
+def drought_spei(
+    source: Annotated[
+        Path, typer.Argument(help="Monthly precipitation (station CSV or grid with pr and tas).")
+    ],
+    out: Annotated[Path, typer.Option(help="Output .csv, .nc or .zarr.")],
+    scale: Annotated[int, typer.Option(help="Accumulation in months (1-72).")] = 3,
+    pet: Annotated[
+        Path | None,
+        typer.Option(help="PET table or grid (mm/month); grids default to Thornthwaite from tas."),
+    ] = None,
+    calibration: Annotated[
+        str, typer.Option(help="Reference years FIRST-LAST, or full.")
+    ] = "1981-2010",
+    variable: Annotated[
+        str | None, typer.Option("--var", help="Precipitation variable in a grid file.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+) -> None:
+    """Standardized Precipitation-Evapotranspiration Index (log-logistic, as R SPEI).
+
+    Example: landwatch drought spei prcp.csv --pet pet.csv --scale 6 --out spei6.csv
+    """
+    _single_index(
+        "spei",
+        source,
+        out,
+        scale=scale,
+        pet_source=pet,
+        calibration=calibration,
+        variable=variable,
+        overwrite=overwrite,
+    )
+
+
+@drought_app.command("pet")
+def drought_pet(
+    source: Annotated[
+        Path, typer.Argument(help="Monthly mean temperature in degC (station CSV or grid).")
+    ],
+    out: Annotated[Path, typer.Option(help="Output .csv, .nc or .zarr.")],
+    lat: Annotated[
+        float | None, typer.Option(help="Latitude (degrees north) of the stations in a CSV.")
+    ] = None,
+    variable: Annotated[
+        str | None, typer.Option("--var", help="Temperature variable in a grid file.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+) -> None:
+    """Thornthwaite potential evapotranspiration (mm/month).
+
+    Example: landwatch drought pet tas.csv --lat 37.7 --out pet.csv
+    """
+    _single_index("pet", source, out, lat=lat, variable=variable, overwrite=overwrite)
+
+
+@drought_app.command("events")
+def drought_events(
+    source: Annotated[Path, typer.Argument(help="An index (SPI/SPEI): station CSV or grid.")],
+    out: Annotated[Path, typer.Option(help="Catalog .csv, or .geojson for grids.")],
+    threshold: Annotated[float, typer.Option(help="An event starts below this value.")] = -1.0,
+    end_threshold: Annotated[
+        float | None, typer.Option(help="...and lasts while below this (default: threshold).")
+    ] = None,
+    min_duration: Annotated[int, typer.Option(help="Shortest event kept (months).")] = 1,
+    pooling_gap: Annotated[
+        int, typer.Option(help="Merge events this many months apart or closer.")
+    ] = 0,
+    variable: Annotated[
+        str | None, typer.Option("--var", help="Index variable in a grid file.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+) -> None:
+    """Drought events by run theory: onset, end, duration, severity, intensity, peak.
+
+    Example: landwatch drought events spi3.csv --threshold -1 --out events.csv
+    """
+    from landwatch.workflows.drought import run_events
+
+    try:
+        with console.status("finding drought events"):
+            path = run_events(
+                source,
+                out,
+                variable=variable,
+                threshold=threshold,
+                end_threshold=end_threshold,
+                min_duration=min_duration,
+                pooling_gap=pooling_gap,
+                overwrite=overwrite,
+            )
+    except LandwatchError as exc:
+        _fail(exc)
+    out_console.print(f"Event catalog written to [bold]{path}[/]")
 
 
 def _print_summary(result: Any) -> None:

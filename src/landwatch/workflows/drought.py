@@ -29,6 +29,13 @@ Index = Literal["spi", "spei"]
 PetMethod = Literal["thornthwaite", "hargreaves"]
 
 
+def _link_crs(ds: xr.Dataset, crs: object) -> None:
+    """Drop stale grid-mapping links copied from the inputs (the CRS is written anew)."""
+    for k in ds.data_vars:
+        ds[k].attrs.pop("grid_mapping", None)
+        ds[k].encoding.pop("grid_mapping", None)
+
+
 def _latitude(da: xr.DataArray) -> xr.DataArray:
     """Latitude (degrees) of every grid row/cell, from a geographic or projected CRS."""
     crs = da.rio.crs
@@ -146,8 +153,10 @@ def run_drought_indices(
     ds = xr.Dataset({k: v.compute() for k, v in out_vars.items()})
     for k, v in out_vars.items():
         ds[k].attrs = dict(v.attrs)
+    _link_crs(ds, pr.rio.crs)
     ds = ds.drop_vars("spatial_ref", errors="ignore").rio.write_crs(pr.rio.crs)
     for k in ds.data_vars:
+        ds[k].encoding.pop("grid_mapping", None)
         ds[k].attrs["grid_mapping"] = "spatial_ref"  # CF link to the CRS variable
     ds.attrs.update(
         {
@@ -183,4 +192,181 @@ def run_drought_indices(
         shutil.rmtree(dst) if dst.is_dir() else dst.unlink()
     tmp.rename(dst)
     progress.step("wrote output")
+    return dst
+
+
+# --------------------------------------------------------------------------- single indices
+
+
+def _read_any(
+    path: Path, name: str, variable: str | None, units: str | None = None
+) -> xr.DataArray:
+    """A station CSV -> (time, station); a NetCDF/Zarr grid -> (time, y, x)."""
+    if path.suffix.lower() == ".csv":
+        from landwatch.io.tables import read_station_csv
+
+        return read_station_csv(path, name=name, units=units)
+    da = open_raster(path, name=name, variable=variable)
+    if units and not da.attrs.get("units"):
+        da.attrs["units"] = units
+    return da
+
+
+def _write_any(da: xr.DataArray, out: Path, name: str, history: str) -> Path:
+    """Write by suffix: .csv (stations), .nc or .zarr (CF attributes), atomically."""
+    import shutil
+
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        if "station" not in da.dims:
+            raise InputError(
+                f"out: {out.name} is CSV but the result is a grid; write .nc or .zarr instead."
+            )
+        from landwatch.io.tables import write_station_csv
+
+        return write_station_csv(da, out)
+    if suffix not in (".nc", ".zarr"):
+        raise InputError(f"out: {out.name} must end in .csv, .nc or .zarr.")
+    ds = da.astype(np.float32).to_dataset(name=name)
+    crs = da.rio.crs if "x" in da.dims else None
+    if crs is not None:
+        _link_crs(ds, crs)
+        ds = ds.drop_vars("spatial_ref", errors="ignore").rio.write_crs(crs)
+        for k in ds.data_vars:
+            ds[k].encoding.pop("grid_mapping", None)
+            ds[k].attrs["grid_mapping"] = "spatial_ref"
+    ds.attrs.update({"Conventions": "CF-1.8", "history": history})
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        if suffix == ".zarr":
+            ds.to_zarr(tmp, mode="w")
+        else:
+            ds.to_netcdf(tmp)
+    except BaseException:
+        if tmp.exists():
+            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+        raise
+    if out.exists():
+        shutil.rmtree(out) if out.is_dir() else out.unlink()
+    tmp.rename(out)
+    return out
+
+
+def run_index(
+    kind: Literal["spi", "spei", "pet"],
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    scale: int = 3,
+    variable: str | None = None,
+    tas_variable: str = "tas",
+    pet_source: str | os.PathLike[str] | None = None,
+    lat: float | None = None,
+    method: Literal["thom", "mle", "lmoments"] = "thom",
+    distribution: Literal["gamma", "pearson3"] = "gamma",
+    calibration: tuple[int, int] | None = (1981, 2010),
+    overwrite: bool = False,
+) -> Path:
+    """One index for a station table (CSV) or a grid (NetCDF/Zarr): SPI, SPEI or PET.
+
+    SPEI reads PET from ``pet_source`` (e.g. the output of ``kind="pet"``); for a grid
+    without it, Thornthwaite PET is computed from ``tas_variable`` of the same file.
+    PET for a station table needs ``lat``.
+    """
+    src, dst = Path(source), Path(out)
+    if dst.exists() and not overwrite:
+        raise InputError(
+            f"out: {str(dst)!r} already exists. Choose another path or pass --overwrite."
+        )
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    history = (
+        f"{stamp} landwatch {landwatch.__version__} drought {kind} scale={scale} source={src.name}"
+    )
+    is_table = src.suffix.lower() == ".csv"
+
+    def latitude_for(da: xr.DataArray) -> float | xr.DataArray:
+        if is_table:
+            if lat is None:
+                raise InputError(
+                    "PET for a station table needs the latitude: pass --lat (degrees north)."
+                )
+            return float(lat)
+        return _latitude(da)
+
+    if kind == "pet":
+        tas = _read_any(src, "tas", variable or tas_variable, units="degC")
+        result = potential_evapotranspiration_thornthwaite(tas, latitude_for(tas))
+        return _write_any(result, dst, "pet", history)
+    pr = _read_any(src, "precipitation", variable or "pr", units="mm/month")
+    if kind == "spi":
+        result = standardized_precipitation_index(
+            pr, scale=scale, method=method, distribution=distribution, calibration=calibration
+        )
+        return _write_any(result, dst, f"spi_{scale}", history)
+    if kind == "spei":
+        if pet_source is not None:
+            pet = _read_any(Path(pet_source), "pet", "pet", units="mm/month")
+        elif is_table:
+            raise InputError(
+                "SPEI for a station table needs PET: compute it with `landwatch drought pet "
+                "tas.csv --lat LAT --out pet.csv` and pass --pet pet.csv."
+            )
+        else:
+            tas = _read_any(src, "tas", tas_variable, units="degC")
+            pet = potential_evapotranspiration_thornthwaite(tas, latitude_for(tas)).transpose(
+                *pr.dims
+            )
+        result = standardized_precipitation_evapotranspiration_index(
+            pr, pet, scale=scale, calibration=calibration
+        )
+        return _write_any(result, dst, f"spei_{scale}", history)
+    raise InputError(f"kind {kind!r} is unknown; choose spi, spei or pet.")
+
+
+def run_events(
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    variable: str | None = None,
+    threshold: float = -1.0,
+    end_threshold: float | None = None,
+    min_duration: int = 1,
+    pooling_gap: int = 0,
+    overwrite: bool = False,
+) -> Path:
+    """Drought event catalog (run theory) of an index: CSV, or GeoJSON points for grids."""
+    from landwatch.indices.drought import drought_event_catalog
+
+    src, dst = Path(source), Path(out)
+    if dst.exists() and not overwrite:
+        raise InputError(
+            f"out: {str(dst)!r} already exists. Choose another path or pass --overwrite."
+        )
+    index = _read_any(src, "index", variable)
+    catalog = drought_event_catalog(
+        index,
+        threshold=threshold,
+        end_threshold=end_threshold,
+        min_duration=min_duration,
+        pooling_gap=pooling_gap,
+    )
+    tmp = dst.with_name(f".{dst.name}.partial")
+    if dst.suffix.lower() == ".csv":
+        catalog.to_csv(tmp, index=False)
+    elif dst.suffix.lower() in (".geojson", ".json"):
+        if "x" not in catalog.columns:
+            raise InputError(
+                "GeoJSON needs a gridded index (x/y); write the station catalog as .csv."
+            )
+        import geopandas as gpd
+
+        gdf = gpd.GeoDataFrame(
+            catalog.drop(columns=["x", "y"]),
+            geometry=gpd.points_from_xy(catalog["x"], catalog["y"]),
+            crs=index.rio.crs,
+        ).to_crs(4326)
+        gdf.to_file(tmp, driver="GeoJSON")
+    else:
+        raise InputError(f"out: {dst.name} must end in .csv or .geojson.")
+    tmp.replace(dst)
     return dst
