@@ -1,5 +1,5 @@
 """Drought indices over a monthly climate cube: PET, SPI and SPEI at several scales,
-written as one CF-NetCDF (or Zarr) file. The CLI ``landwatch drought-indices`` calls
+written as one CF-NetCDF (or Zarr) file. The CLI ``landwatch drought indices`` calls
 :func:`run_drought_indices`.
 """
 
@@ -165,7 +165,7 @@ def run_drought_indices(
             "source": str(src),
             "history": (
                 f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} landwatch "
-                f"{landwatch.__version__} drought-indices scales={list(scales)} "
+                f"{landwatch.__version__} drought indices scales={list(scales)} "
                 f"indices={list(indices)} pet={pet_method} calibration={calibration} method={method}"
             ),
         }

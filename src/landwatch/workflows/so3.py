@@ -1,7 +1,7 @@
 """UNCCD Strategic Objective 3 (drought): hazard, exposure, vulnerability and drought
 events for reporting, from monthly precipitation, a population grid and admin units.
 
-``landwatch so3`` calls :func:`run_so3`; it computes nothing itself.
+``landwatch drought so3`` calls :func:`run_so3`; it computes nothing itself.
 """
 
 from __future__ import annotations
