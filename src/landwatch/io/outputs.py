@@ -89,3 +89,26 @@ def write_tables(
 def write_json(obj: Any, path: Path) -> Path:
     path.write_text(json.dumps(obj, indent=2, default=str))
     return path
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` (file or folder, e.g. a Zarr store) that
+    replaces ``path`` only if the block succeeds; a failure leaves nothing behind."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.partial")
+    _remove(tmp)
+    try:
+        yield tmp
+    except BaseException:
+        _remove(tmp)
+        raise
+    _remove(target)
+    tmp.rename(target)

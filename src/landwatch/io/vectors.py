@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from landwatch.errors import DataSourceError, InputError
@@ -53,3 +54,19 @@ def rasterize_ids(gdf: gpd.GeoDataFrame, like: xr.DataArray) -> np.ndarray:
         fill=0,
         dtype="int32",
     )
+
+
+def write_points_geojson(
+    table: pd.DataFrame, path: Path, *, crs: object, x: str = "x", y: str = "y"
+) -> Path:
+    """Write a table with x/y columns (in ``crs``) as GeoJSON points in WGS84."""
+    import json
+
+    if table.empty:
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+        return path
+    gdf = gpd.GeoDataFrame(
+        table.drop(columns=[x, y]), geometry=gpd.points_from_xy(table[x], table[y]), crs=crs
+    ).to_crs(4326)
+    gdf.to_file(path, driver="GeoJSON")
+    return path

@@ -22,7 +22,9 @@ from landwatch.indices.drought import (
     standardized_precipitation_evapotranspiration_index,
     standardized_precipitation_index,
 )
+from landwatch.io import outputs as out_io
 from landwatch.io.rasters import open_raster
+from landwatch.io.vectors import write_points_geojson
 from landwatch.workflows.progress import NullProgress, Progress
 
 Index = Literal["spi", "spei"]
@@ -170,27 +172,11 @@ def run_drought_indices(
             ),
         }
     )
-    tmp = dst.with_name(f".{dst.name}.partial")
-    if tmp.exists():
-        import shutil
-
-        shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
-    try:
+    with out_io.atomic_path(dst) as tmp:
         if dst.suffix == ".zarr":
             ds.to_zarr(tmp, mode="w")
         else:
             ds.to_netcdf(tmp, encoding={k: {"zlib": True, "complevel": 4} for k in ds.data_vars})
-    except BaseException:
-        if tmp.exists():
-            import shutil
-
-            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
-        raise
-    if dst.exists():
-        import shutil
-
-        shutil.rmtree(dst) if dst.is_dir() else dst.unlink()
-    tmp.rename(dst)
     progress.step("wrote output")
     return dst
 
@@ -214,8 +200,6 @@ def _read_any(
 
 def _write_any(da: xr.DataArray, out: Path, name: str, history: str) -> Path:
     """Write by suffix: .csv (stations), .nc or .zarr (CF attributes), atomically."""
-    import shutil
-
     suffix = out.suffix.lower()
     if suffix == ".csv":
         if "station" not in da.dims:
@@ -236,19 +220,11 @@ def _write_any(da: xr.DataArray, out: Path, name: str, history: str) -> Path:
             ds[k].encoding.pop("grid_mapping", None)
             ds[k].attrs["grid_mapping"] = "spatial_ref"
     ds.attrs.update({"Conventions": "CF-1.8", "history": history})
-    tmp = out.with_name(f".{out.name}.partial")
-    try:
+    with out_io.atomic_path(out) as tmp:
         if suffix == ".zarr":
             ds.to_zarr(tmp, mode="w")
         else:
             ds.to_netcdf(tmp)
-    except BaseException:
-        if tmp.exists():
-            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
-        raise
-    if out.exists():
-        shutil.rmtree(out) if out.is_dir() else out.unlink()
-    tmp.rename(out)
     return out
 
 
@@ -350,23 +326,14 @@ def run_events(
         min_duration=min_duration,
         pooling_gap=pooling_gap,
     )
-    tmp = dst.with_name(f".{dst.name}.partial")
-    if dst.suffix.lower() == ".csv":
-        catalog.to_csv(tmp, index=False)
-    elif dst.suffix.lower() in (".geojson", ".json"):
-        if "x" not in catalog.columns:
-            raise InputError(
-                "GeoJSON needs a gridded index (x/y); write the station catalog as .csv."
-            )
-        import geopandas as gpd
-
-        gdf = gpd.GeoDataFrame(
-            catalog.drop(columns=["x", "y"]),
-            geometry=gpd.points_from_xy(catalog["x"], catalog["y"]),
-            crs=index.rio.crs,
-        ).to_crs(4326)
-        gdf.to_file(tmp, driver="GeoJSON")
-    else:
+    suffix = dst.suffix.lower()
+    if suffix in (".geojson", ".json") and "x" not in catalog.columns:
+        raise InputError("GeoJSON needs a gridded index (x/y); write the station catalog as .csv.")
+    if suffix not in (".csv", ".geojson", ".json"):
         raise InputError(f"out: {dst.name} must end in .csv or .geojson.")
-    tmp.replace(dst)
+    with out_io.atomic_path(dst) as tmp:
+        if suffix == ".csv":
+            catalog.to_csv(tmp, index=False)
+        else:
+            write_points_geojson(catalog, tmp, crs=index.rio.crs)
     return dst

@@ -7,7 +7,6 @@ events for reporting, from monthly precipitation, a population grid and admin un
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,7 +224,11 @@ def run_so3(
 
     with out_io.atomic_output_dir(out_dir, overwrite=overwrite) as tmp:
         files = out_io.write_tables(tables, tmp / "tables")
-        files.append(_events_geojson(catalog, tmp / "drought_events_cells.geojson", pr.rio.crs))
+        files.append(
+            vec_io.write_points_geojson(
+                catalog, tmp / "drought_events_cells.geojson", crs=pr.rio.crs
+            )
+        )
         classes_path = tmp / "hazard_classes.nc"
         ds = classes.to_dataset(name="drought_hazard_class").drop_vars(
             "spatial_ref", errors="ignore"
@@ -269,19 +272,3 @@ def run_so3(
     return So3Result(
         out_dir=out_dir, tables=tables, files=[out_dir / f.relative_to(tmp) for f in files]
     )
-
-
-def _events_geojson(catalog: pd.DataFrame, path: Path, crs: Any) -> Path:
-    """Cell events as GeoJSON points at the cell centres (WGS84)."""
-    import geopandas as gpd
-
-    if catalog.empty:
-        path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
-        return path
-    gdf = gpd.GeoDataFrame(
-        catalog.drop(columns=["x", "y"]),
-        geometry=gpd.points_from_xy(catalog["x"], catalog["y"]),
-        crs=crs,
-    ).to_crs(4326)
-    gdf.to_file(path, driver="GeoJSON")
-    return path
