@@ -255,15 +255,47 @@ def write_cog(
     Class names go into a ``class_names`` JSON tag and the band description;
     ``tags`` are written as dataset metadata (values JSON-encoded when not str).
     """
-    import rasterio
-    from rasterio.enums import Resampling
-
-    p = Path(path)
     arr = np.asarray(da.values)
-    if arr.ndim != 2:
-        raise InputError(f"write_cog: expected a 2-D array for {p.name}, got shape {arr.shape}")
     if nodata is None:
         nodata = da.attrs.get("nodata", np.nan if np.issubdtype(arr.dtype, np.floating) else None)
+    all_tags = dict(tags or {})
+    for key in ("units", "long_name", "standard_name"):
+        if key in da.attrs:
+            all_tags.setdefault(key, str(da.attrs[key]))
+    desc = da.attrs.get("long_name") or da.name
+    return write_cog_array(
+        arr,
+        path,
+        crs_wkt=da.rio.crs.to_wkt(),
+        transform=tuple(da.rio.transform())[:6],
+        nodata=nodata,
+        class_names=class_names,
+        tags=all_tags,
+        description=str(desc) if desc else None,
+        level=level,
+    )
+
+
+def write_cog_array(
+    arr: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    crs_wkt: str,
+    transform: tuple[float, ...],
+    nodata: float | int | None,
+    class_names: Mapping[int, str] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    level: int = 1,
+) -> Path:
+    """:func:`write_cog` for a plain array with its georeferencing (picklable arguments,
+    so that maps can be written in worker processes: GDAL's COG writer holds the GIL)."""
+    import rasterio
+    from affine import Affine
+
+    p = Path(path)
+    if arr.ndim != 2:
+        raise InputError(f"write_cog: expected a 2-D array for {p.name}, got shape {arr.shape}")
     if np.issubdtype(arr.dtype, np.floating) and nodata is not None and not np.isnan(nodata):
         arr = np.where(np.isnan(arr), nodata, arr)
     categorical = np.issubdtype(arr.dtype, np.integer)
@@ -275,8 +307,8 @@ def write_cog(
         "width": w,
         "count": 1,
         "dtype": arr.dtype.name,
-        "crs": da.rio.crs,
-        "transform": da.rio.transform(),
+        "crs": crs_wkt,
+        "transform": Affine(*transform),
         "nodata": nodata,
         "compress": "DEFLATE",
         "level": level,
@@ -288,18 +320,13 @@ def write_cog(
     if block:
         profile["blocksize"] = block
     all_tags = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in (tags or {}).items()}
-    for key in ("units", "long_name", "standard_name"):
-        if key in da.attrs:
-            all_tags.setdefault(key, str(da.attrs[key]))
     if class_names:
         all_tags["class_names"] = json.dumps({str(k): v for k, v in class_names.items()})
-    _ = Resampling  # overview resampling is set in the profile
     with rasterio.open(p, "w", **profile) as dst:
         dst.write(arr, 1)
         dst.update_tags(**all_tags)
-        desc = da.attrs.get("long_name") or da.name
-        if desc:
-            dst.set_band_description(1, str(desc))
+        if description:
+            dst.set_band_description(1, description)
     return p
 
 

@@ -41,6 +41,9 @@ from landwatch.io import vectors as vec_io
 from landwatch.workflows.config import PeriodConfig, Sdg1531Config
 from landwatch.workflows.progress import NullProgress, Progress
 
+#: Map pixels (all maps together) from which the COGs are written by two processes.
+PROCESS_POOL_MIN_PIXELS = 50_000_000
+
 #: Relative tolerance of the area reconciliation check (classes + no data + water = territory).
 RECONCILE_RTOL = 1e-6
 
@@ -894,18 +897,43 @@ def write_layers(
     for _, path, _, _ in jobs:
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    def _write(job: tuple[xr.DataArray, Path, dict[int, str] | None, dict[str, Any]]) -> Path:
-        da, path, names, tags = job
-        nodata = NODATA if np.issubdtype(da.dtype, np.integer) else np.nan
-        return rio_io.write_cog(da, path, nodata=nodata, class_names=names, tags=tags)
-
+    crs_wkt = ref.rio.crs.to_wkt()
+    transform = tuple(ref.rio.transform())[:6]
+    kwargs_list = [
+        {
+            "arr": np.asarray(da.values),
+            "path": path,
+            "crs_wkt": crs_wkt,
+            "transform": transform,
+            "nodata": NODATA if np.issubdtype(da.dtype, np.integer) else np.nan,
+            "class_names": names,
+            "tags": {**tags, "units": da.attrs["units"], "long_name": da.attrs["long_name"]},
+            "description": da.attrs["long_name"],
+        }
+        for da, path, names, tags in jobs
+    ]
+    # GDAL's COG writer holds the GIL, so threads do not help; on large grids two
+    # worker processes (spawned: no fork of a threaded process) halve the time. On
+    # small grids the start-up of a process costs more than it saves.
+    n_pixels = ref.size * len(jobs)
     files = []
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for i, p in enumerate(pool.map(_write, jobs), start=1):
+    if n_pixels >= PROCESS_POOL_MIN_PIXELS:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool: Any = ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn"))
+    else:
+        pool = ThreadPoolExecutor(max_workers=1)
+    with pool:
+        for i, p in enumerate(pool.map(_write_cog_job, kwargs_list), start=1):
             files.append(p)
             if i % max(1, len(jobs) // 4) == 0:
                 progress.step(f"wrote {i} of {len(jobs)} maps")
     return files
+
+
+def _write_cog_job(kwargs: dict[str, Any]) -> Path:
+    return rio_io.write_cog_array(**kwargs)
 
 
 def _map_png(
