@@ -504,15 +504,15 @@ def compute(
         )
         lpd3 = prod["lpd3"].compute()
         sdg = sdg_mod.one_out_all_out(lpd3, lc_deg, soc_ds["soc_degradation"])
-        sdg_raw = sdg
+        layer: dict[str, xr.DataArray] = dict(prod)
         if inputs.corrections is not None and inputs.correction_rules.get(name):
+            # water is excluded from land area: never a class of its own
+            layer["sdg_uncorrected"] = xr.where(water, NODATA, sdg).astype(np.int16)
             corr = xr.DataArray(
                 inputs.corrections, dims=("y", "x"), coords={"y": sdg.y, "x": sdg.x}
             )
             sdg = sdg_mod.apply_corrections(sdg, corr, inputs.correction_rules[name])
-        # water is excluded from land area: never a class of its own
         sdg = xr.where(water, NODATA, sdg).astype(np.int16)
-        layer = {k: v for k, v in prod.items()}
         layer.update(
             {
                 "land_cover_initial": lc0,
@@ -521,7 +521,6 @@ def compute(
                 "soc_initial": soc0,
                 "soc_final": soc1,
                 "soc_degradation": soc_ds["soc_degradation"],
-                "sdg_uncorrected": xr.where(water, NODATA, sdg_raw).astype(np.int16),
                 "sdg": sdg,
                 "water": water,
             }
