@@ -152,3 +152,30 @@ def test_drought_cli__grid_spi_netcdf(sample_region: SampleRegion, tmp_path: Pat
     proc = cli("events", str(out), "--var", "spi_12", "--out", str(tmp_path / "ev.geojson"))
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "ev.geojson").stat().st_size > 1000
+
+
+def test_drought_cli__daily_station_table_is_aggregated(tmp_path: Path) -> None:
+    """A daily table is summed to months (missing-day rule) before SPI."""
+    rng = np.random.default_rng(11)
+    days = pd.date_range("1981-01-01", "2012-12-31", freq="D")
+    rain = rng.gamma(0.4, 6.0, size=(days.size, 2)) * (rng.random((days.size, 2)) < 0.4)
+    rain[100:105, 0] = np.nan  # 5 missing days in April 1981 -> that month is missing
+    df = pd.DataFrame(rain, columns=["a", "b"])
+    df.insert(0, "time", days.strftime("%Y-%m-%d"))
+    df.to_csv(tmp_path / "daily.csv", index=False)
+    proc = cli(
+        "spi", str(tmp_path / "daily.csv"), "--scale", "1", "--out", str(tmp_path / "spi1.csv")
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = _table(tmp_path / "spi1.csv")
+    monthly = df.set_index(pd.DatetimeIndex(days))[["a", "b"]].resample("MS").sum(min_count=1)
+    monthly.loc["1981-04-01", "a"] = np.nan
+    pr = xr.DataArray(
+        monthly.to_numpy(),
+        dims=("time", "station"),
+        coords={"time": monthly.index, "station": ["a", "b"]},
+        attrs={"units": "mm/month"},
+    )
+    want = standardized_precipitation_index(pr, scale=1).to_pandas()
+    assert got.index[0] == "1981-01" and np.isnan(got.loc["1981-04", "a"])
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), atol=1e-6, equal_nan=True)

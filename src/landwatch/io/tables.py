@@ -17,8 +17,8 @@ def read_station_csv(
 ) -> xr.DataArray:
     """Read a monthly station table into a ``(time, station)`` DataArray.
 
-    The file needs a ``time`` column (``YYYY-MM`` or a full date) and one numeric column
-    per station; empty cells are missing values.
+    The file needs a ``time`` column (``YYYY-MM`` for monthly values, or full dates, e.g.
+    daily) and one numeric column per station; empty cells are missing values.
     """
     p = Path(path)
     if not p.exists():
@@ -33,11 +33,9 @@ def read_station_csv(
             "'time' column with YYYY-MM values and one column per station."
         )
     try:
-        time = (
-            pd.to_datetime(df["time"].astype(str), format="mixed")
-            .dt.to_period("M")
-            .dt.to_timestamp()
-        )
+        time = pd.to_datetime(df["time"].astype(str), format="mixed")
+        if df["time"].astype(str).str.len().max() <= 7:  # YYYY-MM: monthly values
+            time = time.dt.to_period("M").dt.to_timestamp()
     except (ValueError, TypeError) as exc:
         raise InputError(
             f"{name}: {p.name} has time values that are not dates such as 1981-01 ({exc})."

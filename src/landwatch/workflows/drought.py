@@ -17,6 +17,7 @@ import xarray as xr
 import landwatch
 from landwatch.errors import InputError
 from landwatch.indices.drought import (
+    daily_to_monthly,
     potential_evapotranspiration_hargreaves,
     potential_evapotranspiration_thornthwaite,
     standardized_precipitation_evapotranspiration_index,
@@ -185,14 +186,25 @@ def run_drought_indices(
 
 
 def _read_any(
-    path: Path, name: str, variable: str | None, units: str | None = None
+    path: Path, name: str, variable: str | None, units: str | None = None, *, how: str = "sum"
 ) -> xr.DataArray:
-    """A station CSV -> (time, station); a NetCDF/Zarr grid -> (time, y, x)."""
+    """A station CSV -> (time, station); a NetCDF/Zarr grid -> (time, y, x).
+
+    Daily series are aggregated to months (``how``: sum for precipitation, mean for
+    temperature) with the default missing-day rule of :func:`daily_to_monthly`.
+    """
     if path.suffix.lower() == ".csv":
         from landwatch.io.tables import read_station_csv
 
-        return read_station_csv(path, name=name, units=units)
-    da = open_raster(path, name=name, variable=variable)
+        da = read_station_csv(path, name=name)
+    else:
+        da = open_raster(path, name=name, variable=variable)
+    if np.issubdtype(da["time"].dtype, np.datetime64) and da.sizes["time"] > 2:
+        step = np.median(np.diff(da["time"].values).astype("timedelta64[h]").astype(float))
+        if step <= 36:  # daily
+            if not da.attrs.get("units"):
+                da.attrs["units"] = "mm/day" if how == "sum" else "degC"
+            da = daily_to_monthly(da, how=how)  # type: ignore[arg-type]
     if units and not da.attrs.get("units"):
         da.attrs["units"] = units
     return da
@@ -270,7 +282,7 @@ def run_index(
         return _latitude(da)
 
     if kind == "pet":
-        tas = _read_any(src, "tas", variable or tas_variable, units="degC")
+        tas = _read_any(src, "tas", variable or tas_variable, units="degC", how="mean")
         result = potential_evapotranspiration_thornthwaite(tas, latitude_for(tas))
         return _write_any(result, dst, "pet", history)
     pr = _read_any(src, "precipitation", variable or "pr", units="mm/month")
@@ -288,7 +300,7 @@ def run_index(
                 "tas.csv --lat LAT --out pet.csv` and pass --pet pet.csv."
             )
         else:
-            tas = _read_any(src, "tas", tas_variable, units="degC")
+            tas = _read_any(src, "tas", tas_variable, units="degC", how="mean")
             pet = potential_evapotranspiration_thornthwaite(tas, latitude_for(tas)).transpose(
                 *pr.dims
             )

@@ -50,3 +50,7 @@ __all__ += [
     "so3_period_summary",
     "vulnerability_table",
 ]
+
+from landwatch.indices.drought.aggregate import daily_to_monthly  # noqa: E402
+
+__all__ += ["daily_to_monthly"]
