@@ -195,21 +195,3 @@ def test_sdg1531__corrections_override_and_are_recorded(
             "degraded_km2"
         ]
     )
-
-
-def test_sdg1531__maps_written_by_worker_processes_are_identical(
-    sample_region: SampleRegion,
-    sample_run_dir: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Large runs write COGs in two spawned processes; force that path on the sample."""
-    from landwatch.workflows import sdg1531 as wf
-
-    monkeypatch.setattr(wf, "PROCESS_POOL_MIN_PIXELS", 0)
-    out = run_sdg1531(load_config(sample_region.out_dir / "run.yaml"), tmp_path / "procs")
-    for rel in ("baseline/sdg.tif", "report_1/status7.tif", "soc/soc_2015.tif"):
-        a = rasterio.open(sample_run_dir / "maps" / rel)
-        b = rasterio.open(out.out_dir / "maps" / rel)
-        np.testing.assert_array_equal(a.read(1), b.read(1))
-        assert a.tags()["layer"] == b.tags()["layer"] and a.crs == b.crs

@@ -288,8 +288,8 @@ def write_cog_array(
     description: str | None = None,
     level: int = 1,
 ) -> Path:
-    """:func:`write_cog` for a plain array with its georeferencing (picklable arguments,
-    so that maps can be written in worker processes: GDAL's COG writer holds the GIL)."""
+    """:func:`write_cog` for a plain array with its georeferencing (plain, picklable
+    arguments: usable from threads or worker processes)."""
     from affine import Affine
     from rasterio.enums import Resampling
     from rasterio.io import MemoryFile
