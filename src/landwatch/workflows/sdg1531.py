@@ -86,7 +86,8 @@ def _load_2d(
     sum_preserving: bool = False,
     variable: str | None = None,
 ) -> xr.DataArray:
-    path = cfg.path(getattr(cfg, key) if isinstance(key, str) and hasattr(cfg, key) else None)
+    """Load the config's input ``key`` (e.g. ``"soc"``) onto the NDVI grid."""
+    path = cfg.path(getattr(cfg, key))
     assert path is not None
     return _load_path_2d(
         cfg,
