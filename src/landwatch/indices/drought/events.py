@@ -35,6 +35,7 @@ import pandas as pd
 import xarray as xr
 
 from landwatch.errors import CRSMismatchError, InputError
+from landwatch.indices.drought.timeaxis import monthly_time_axis
 
 __all__ = [
     "drought_area_fraction",
@@ -291,41 +292,19 @@ def _check_index(index: Any, name: str = "index") -> None:
             f"{name} is a {type(index).__name__}; expected an xarray.DataArray with a monthly "
             "'time' dimension. Wrap it: xr.DataArray(values, dims=('time',), coords={'time': dates})."
         )
-    if "time" not in index.dims:
-        raise InputError(
-            f"{name} has dims {index.dims}; expected a 'time' dimension of monthly steps. "
-            "Rename the time dimension to 'time'."
-        )
-    if index.sizes["time"] == 0:
+    if index.sizes.get("time", 1) == 0:
         raise InputError(f"{name} has an empty 'time' axis; expected at least one month.")
-    if "time" not in index.coords:
-        raise InputError(
-            f"{name} has a 'time' dimension without coordinates; expected monthly dates. "
-            "Assign them, e.g. index.assign_coords(time=pd.date_range('1981-01', periods=n, freq='MS'))."
-        )
     if index.dtype.kind not in "fiu":
         raise InputError(
             f"{name} has dtype {index.dtype}; expected a numeric drought index (e.g. SPI). "
             "Convert it with .astype('float64')."
         )
-    try:
-        years = np.asarray(index["time"].dt.year.values, dtype=np.int64)
-        months = np.asarray(index["time"].dt.month.values, dtype=np.int64)
-    except (TypeError, AttributeError) as exc:
-        raise InputError(
-            f"{name} time coordinate has dtype {index['time'].dtype}; expected datetime64 or "
-            "cftime dates. Decode times (xr.decode_cf) or assign monthly dates."
-        ) from exc
-    serial = years * 12 + months - 1
-    steps = np.diff(serial)
-    if np.any(steps != 1):
-        k = int(np.flatnonzero(steps != 1)[0])
-        raise InputError(
-            f"{name} time axis is not a complete monthly sequence: step {k} goes from "
-            f"{years[k]}-{months[k]:02d} to {years[k + 1]}-{months[k + 1]:02d}; expected "
-            "consecutive months (durations and pooling gaps are counted in months). "
-            "Reindex to a full monthly axis with NaN for missing months."
-        )
+    monthly_time_axis(
+        index,
+        name,
+        gap_fix="Durations and pooling gaps are counted in months: reindex to a full "
+        "monthly axis with NaN for missing months.",
+    )
 
 
 def _is_int(v: Any) -> bool:

@@ -36,6 +36,7 @@ from landwatch.indices.drought.distributions import (
     pearson3_cdf,
     pearson3_parameters,
 )
+from landwatch.indices.drought.timeaxis import monthly_time_axis
 
 __all__ = ["standardized_precipitation_index", "spi_core", "calibration_rows"]
 
@@ -214,35 +215,12 @@ def _check_units(pr: xr.DataArray) -> None:
 
 
 def _time_axis(pr: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
-    if "time" not in pr.dims:
-        raise InputError(
-            f"pr has dims {pr.dims}; expected a 'time' dimension of monthly steps. "
-            "Rename the time dimension to 'time'."
-        )
-    if "time" not in pr.coords:
-        raise InputError(
-            "pr has a 'time' dimension without coordinates; expected monthly dates. "
-            "Assign them, e.g. pr.assign_coords(time=pd.date_range('1981-01', periods=n, freq='MS'))."
-        )
-    try:
-        years = np.asarray(pr["time"].dt.year.values, dtype=np.int64)
-        months = np.asarray(pr["time"].dt.month.values, dtype=np.int64)
-    except (TypeError, AttributeError) as exc:
-        raise InputError(
-            f"pr time coordinate has dtype {pr['time'].dtype}; expected datetime64 or cftime "
-            "dates. Decode times (xr.decode_cf) or assign monthly dates."
-        ) from exc
-    serial = years * 12 + months - 1
-    if serial.size > 1:
-        steps = np.diff(serial)
-        if np.any(steps != 1):
-            k = int(np.flatnonzero(steps != 1)[0])
-            raise InputError(
-                f"pr time axis is not a complete monthly sequence: step {k} goes from "
-                f"{years[k]}-{months[k]:02d} to {years[k + 1]}-{months[k + 1]:02d}; expected "
-                "consecutive months. Resample to monthly totals (pr.resample(time='MS').sum()) "
-                "or reindex to a full monthly axis with NaN for missing months."
-            )
+    years, months = monthly_time_axis(
+        pr,
+        "pr",
+        gap_fix="Resample to monthly totals (pr.resample(time='MS').sum()) or reindex to a "
+        "full monthly axis with NaN for missing months.",
+    )
     return years, months - 1
 
 
