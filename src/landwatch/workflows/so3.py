@@ -47,9 +47,10 @@ class So3Result:
     files: list[Path]
 
 
-def _zones_on(
-    grid: xr.DataArray, admin: Path | None, id_field: str, name_field: str, layer: str | None
-) -> tuple[xr.DataArray | None, dict[int, str]]:
+def _read_admin(
+    admin: Path | None, id_field: str, name_field: str, layer: str | None
+) -> tuple[Any, dict[int, str]]:
+    """Admin polygons (or None) and their names by 1-based position."""
     if admin is None:
         return None, {}
     gdf = vec_io.read_vector(admin, name="admin", layer=layer)
@@ -59,10 +60,16 @@ def _zones_on(
                 f"admin: {admin.name} has no field {fld!r}; fields are "
                 f"{[c for c in gdf.columns if c != 'geometry']}. Pass --admin-id-field/--admin-name-field."
             )
-    ids = vec_io.rasterize_ids(gdf, grid)
     names = {i + 1: f"{gdf[id_field].iloc[i]} {gdf[name_field].iloc[i]}" for i in range(len(gdf))}
-    zones = xr.DataArray(ids, dims=("y", "x"), coords={"y": grid.y, "x": grid.x})
-    return zones, names
+    return gdf, names
+
+
+def _zones_on(grid: xr.DataArray, gdf: Any) -> xr.DataArray | None:
+    """Admin positions (1..n, 0 outside) burnt onto ``grid``."""
+    if gdf is None:
+        return None
+    ids = vec_io.rasterize_ids(gdf, grid)
+    return xr.DataArray(ids, dims=("y", "x"), coords={"y": grid.y, "x": grid.x})
 
 
 def run_so3(
@@ -137,9 +144,10 @@ def run_so3(
 
     res_x, res_y = (abs(v) for v in pop.rio.resolution())
     area = pixel_area_km2(pop.y.values, res_x, res_y, pop.rio.crs)
-    zones, zone_names = _zones_on(
-        pop, Path(admin) if admin else None, admin_id_field, admin_name_field, admin_layer
+    admin_gdf, zone_names = _read_admin(
+        Path(admin) if admin else None, admin_id_field, admin_name_field, admin_layer
     )
+    zones = _zones_on(pop, admin_gdf)
     tables: dict[str, pd.DataFrame] = {}
     tables["so3_1_hazard"] = hazard_table(classes, area, zones=zones, zone_names=zone_names or None)
     tables["so3_1_periods"] = so3_period_summary(
@@ -196,13 +204,7 @@ def run_so3(
     regional = []
     cres_x, cres_y = (abs(v) for v in pr.rio.resolution())
     coarse_area = pixel_area_km2(pr.y.values, cres_x, cres_y, pr.rio.crs)
-    coarse_zones, _ = _zones_on(
-        pr.isel(time=0, drop=True),
-        Path(admin) if admin else None,
-        admin_id_field,
-        admin_name_field,
-        admin_layer,
-    )
+    coarse_zones = _zones_on(pr.isel(time=0, drop=True), admin_gdf)
     zone_items = list(zone_names.items()) if zone_names else [(0, "ALL")]
     for zid, zname in zone_items:
         mask = None if coarse_zones is None else (coarse_zones == zid)
