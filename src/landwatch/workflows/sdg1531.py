@@ -24,6 +24,7 @@ from landwatch.errors import CRSMismatchError, InputError, InsufficientDataError
 from landwatch.indices.land import area as area_mod
 from landwatch.indices.land import land_cover as lc_mod
 from landwatch.indices.land import productivity as prod_mod
+from landwatch.indices.land import productivity_periods as periods_mod
 from landwatch.indices.land import sdg1531 as sdg_mod
 from landwatch.indices.land import soc as soc_mod
 from landwatch.indices.land.codes import (
@@ -39,6 +40,7 @@ from landwatch.io import outputs as out_io
 from landwatch.io import rasters as rio_io
 from landwatch.io import vectors as vec_io
 from landwatch.workflows.config import PeriodConfig, Sdg1531Config
+from landwatch.workflows.memory import release_free_memory
 from landwatch.workflows.progress import NullProgress, Progress
 
 #: Relative tolerance of the area reconciliation check (classes + no data + water = territory).
@@ -413,6 +415,63 @@ def _productivity_lazy(
     }
 
 
+def _fused_productivity(cfg: Sdg1531Config, inputs: Inputs) -> dict[str, dict[str, Any]]:
+    """Trajectory, state and performance of every eligible period from one pass per pixel.
+
+    Eligible: NDVI trajectory in landwatch mode and no precomputed LPD; the others go
+    through :func:`_productivity_lazy`. Same classes as the per-period functions
+    (``tests/unit/indices/land/test_productivity_periods.py``).
+    """
+    opts = cfg.productivity
+    if opts.trajectory_method != "ndvi" or opts.mode != "landwatch":
+        return {}
+    names = [n for n in cfg.periods if n not in inputs.lpd]
+    if not names:
+        return {}
+    windows = {
+        n: periods_mod.ProductivityWindow(
+            trajectory=tuple(cfg.periods[n].productivity),  # type: ignore[arg-type]
+            state_baseline=cfg.periods[n].state_baseline,  # type: ignore[arg-type]
+            state_recent=cfg.periods[n].state_recent,  # type: ignore[arg-type]
+            performance=cfg.periods[n].performance,  # type: ignore[arg-type]
+        )
+        for n in names
+    }
+    diag = cfg.all_layers
+    ds = periods_mod.productivity_periods(
+        inputs.ndvi,
+        windows,
+        significance=opts.significance,
+        min_years=opts.min_years,
+        min_slope=opts.min_slope,
+        state_method=opts.state_method,
+        diagnostics=diag,
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for n in names:
+        one = ds.sel(period=n, drop=True)
+        y0 = cfg.periods[n].productivity[0]
+        p0, p1 = cfg.periods[n].performance or cfg.periods[n].productivity
+        units = prod_mod.check_units(
+            inputs.ndvi, _ecological_units(inputs, y0), opts.performance_percentile
+        )
+        perf = prod_mod.performance_from_mean(
+            one["performance_mean"],
+            one["performance_n"],
+            units,
+            percentile=opts.performance_percentile,
+            threshold=opts.performance_threshold,
+            period=f"{p0}-{p1}",
+        )
+        traj = one[["trajectory", "slope", "p"] if diag else ["trajectory"]]
+        out[n] = {
+            "traj": traj,
+            "state": one[["state"]],
+            "perf": perf[["performance", "ratio"] if diag else ["performance"]],
+        }
+    return out
+
+
 def _lpd_layers(cfg: Sdg1531Config, parts: dict[str, xr.Dataset]) -> dict[str, xr.DataArray]:
     if "lpd5" in parts:  # a precomputed LPD raster
         return dict(parts)  # type: ignore[arg-type]
@@ -475,9 +534,17 @@ def compute(
         else lc_mod.load_transition_matrix()
     )
     inputs.soc_years = _soc_series(cfg, inputs)
+    release_free_memory()
     progress.step("SOC stock series")
     # all periods in one dask pass, so each NDVI chunk is read once
-    lazy = {name: _productivity_lazy(cfg, inputs, name, p) for name, p in cfg.periods.items()}
+    lazy: dict[str, Any] = _fused_productivity(cfg, inputs)
+    lazy.update(
+        {
+            name: _productivity_lazy(cfg, inputs, name, p)
+            for name, p in cfg.periods.items()
+            if name not in lazy
+        }
+    )
     (computed,) = dask.compute(lazy)
     for name, parts in computed.items():
         first = parts["lpd5"] if "lpd5" in parts else parts["traj"]["trajectory"]
@@ -488,6 +555,7 @@ def compute(
                 "(all nodata, or fewer valid years than productivity.min_years everywhere). Check "
                 "the file, its nodata value and the period years."
             )
+    release_free_memory()
     progress.step("land productivity, all periods")
     layers: dict[str, dict[str, xr.DataArray]] = {}
     for name, period in cfg.periods.items():
@@ -527,6 +595,7 @@ def compute(
             layer["land_cover_transition"] = lc_mod.land_cover_transition(lc0, lc1)
             layer["soc_change_pct"] = soc_ds["pct_change"]
         layers[name] = {k: v.compute() if hasattr(v, "compute") else v for k, v in layer.items()}
+        release_free_memory()
         progress.step(f"{name}: LPD, land cover, SOC, one-out-all-out")
     base = cfg.baseline_name
     for name in list(cfg.periods)[1:]:
@@ -1049,6 +1118,7 @@ def run_sdg1531(
         hasher.shutdown(wait=False)
         raise
     tables, meta = build_tables(cfg, inputs, layers)
+    release_free_memory()
     progress.step("area tables")
     params = cfg.model_dump(mode="json")
     history = f"landwatch {landwatch.__version__} sdg1531 {started.isoformat(timespec='seconds')}"

@@ -170,6 +170,55 @@ def _median_inplace(a, n):  # pragma: no cover - compiled
     return (lower + upper) / 2.0
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def mk_s_and_ties(vals, m, seen):  # pragma: no cover - compiled
+    """Mann-Kendall S of ``vals[:m]`` and the tie term sum g(g-1)(2g+5) of its tie groups."""
+    # branchless pass (vectorises), counting tied pairs on the way
+    s = 0
+    tied_pairs = 0
+    for i in range(m - 1):
+        vi = vals[i]
+        for j in range(i + 1, m):
+            vj = vals[j]
+            s += (vj > vi) - (vj < vi)
+            tied_pairs += vj == vi
+    tie = 0
+    if tied_pairs > 0:
+        # tie groups: the first member i of a group of size g sees g - 1 equal later values
+        for i in range(m):
+            seen[i] = False
+        for i in range(m - 1):
+            if seen[i]:
+                continue
+            vi = vals[i]
+            eq = 0
+            for j in range(i + 1, m):
+                if vals[j] == vi:
+                    eq += 1
+                    seen[j] = True
+            tie += eq * (eq + 1) * (2 * eq + 7)  # g(g-1)(2g+5) with g = eq + 1
+    return s, tie
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def ols_line(vals, ts, m):  # pragma: no cover - compiled
+    """OLS slope of ``vals[:m]`` on ``ts[:m]`` (m >= 2), and the two means."""
+    tm = 0.0
+    xm = 0.0
+    for i in range(m):
+        tm += ts[i]
+        xm += vals[i]
+    tm /= m
+    xm /= m
+    sxy = 0.0
+    sxx = 0.0
+    for i in range(m):
+        dt = ts[i] - tm
+        sxy += dt * (vals[i] - xm)
+        sxx += dt * dt
+    return sxy / sxx, xm, tm
+
+
 @numba.njit(nogil=True, cache=True)
 def _trend_kernel(
     x, t, do_sen, s_out, var_out, n_out, ties_out, ob_out, oa_out, sb_out, sa_out
@@ -197,30 +246,7 @@ def _trend_kernel(
                     ts[m] = t[k]
                     m += 1
             n_out[r] = m
-            # Mann-Kendall S: branchless pass (vectorises), counting tied pairs on the way
-            s = 0
-            tied_pairs = 0
-            for i in range(m - 1):
-                vi = vals[i]
-                for j in range(i + 1, m):
-                    vj = vals[j]
-                    s += (vj > vi) - (vj < vi)
-                    tied_pairs += vj == vi
-            tie = 0
-            if tied_pairs > 0:
-                # tie groups: the first member i of a group of size g sees g - 1 equal later values
-                for i in range(m):
-                    seen[i] = False
-                for i in range(m - 1):
-                    if seen[i]:
-                        continue
-                    vi = vals[i]
-                    eq = 0
-                    for j in range(i + 1, m):
-                        if vals[j] == vi:
-                            eq += 1
-                            seen[j] = True
-                    tie += eq * (eq + 1) * (2 * eq + 7)  # g(g-1)(2g+5) with g = eq + 1
+            s, tie = mk_s_and_ties(vals, m, seen)
             s_out[r] = s
             var_out[r] = (m * (m - 1) * (2 * m + 5) - tie) / 18.0
             ties_out[r] = tie > 0
@@ -230,21 +256,7 @@ def _trend_kernel(
                 sb_out[r] = np.nan
                 sa_out[r] = np.nan
                 continue
-            # OLS line of vals on ts
-            tm = 0.0
-            xm = 0.0
-            for i in range(m):
-                tm += ts[i]
-                xm += vals[i]
-            tm /= m
-            xm /= m
-            sxy = 0.0
-            sxx = 0.0
-            for i in range(m):
-                dt = ts[i] - tm
-                sxy += dt * (vals[i] - xm)
-                sxx += dt * dt
-            b = sxy / sxx
+            b, xm, tm = ols_line(vals, ts, m)
             ob_out[r] = b
             oa_out[r] = xm - b * tm
             if do_sen:
