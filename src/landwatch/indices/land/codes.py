@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numba
 import numpy as np
 
 NODATA: int = -32768
@@ -52,12 +53,28 @@ STATUS7_CLASSES: dict[int, str] = {
 }
 
 
+@numba.njit(nogil=True, cache=True)
+def _isin_lut(a, lut, lo):  # pragma: no cover - compiled
+    out = np.empty(a.size, dtype=np.bool_)
+    n = lut.size
+    for i in range(a.size):
+        k = np.int64(a[i]) - lo
+        out[i] = lut[k] if 0 <= k < n else False
+    return out
+
+
 def isin_codes(a: np.ndarray, codes: Iterable[int]) -> np.ndarray:
-    """``np.isin`` for class rasters: a look-up table for integers with a small value
-    range (several times faster than numpy's default sort-based method on 10^7 pixels)."""
+    """``np.isin`` for class rasters.
+
+    Integer rasters go through a boolean look-up table spanning the codes, in one
+    compiled pass (numpy's ``kind="table"`` first widens the whole raster to int64,
+    which made these checks ~0.17 s per 16 Mpx layer); anything else uses ``np.isin``.
+    """
     a = np.asarray(a)
     code_arr = np.asarray(list(codes), dtype=np.int64)
-    if a.dtype.kind in "iu" and a.size:
-        if a.dtype.itemsize <= 2 or int(a.max()) - int(a.min()) < 1_000_000:
-            return np.isin(a, code_arr, kind="table")
+    if a.dtype.kind in "iu" and code_arr.size and int(code_arr.max() - code_arr.min()) < 1_000_000:
+        lo = int(code_arr.min())
+        lut = np.zeros(int(code_arr.max()) - lo + 1, dtype=np.bool_)
+        lut[code_arr - lo] = True
+        return _isin_lut(np.ascontiguousarray(a).ravel(), lut, lo).reshape(a.shape)
     return np.isin(a, code_arr)

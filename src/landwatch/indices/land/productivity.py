@@ -1271,9 +1271,49 @@ def _bad_codes(a: np.ndarray, allowed: tuple[int, ...]) -> list[int]:
     return [int(v) for v in bad[:10]]
 
 
+@numba.njit(nogil=True, cache=True)
+def _lpd_kernel(t, s, p, l5, l3, out5, out3):  # pragma: no cover - compiled
+    """Table look-up of (trajectory, state, performance); False on any code or
+    combination the table does not hold (the numpy path then names it)."""
+    for i in range(t.size):
+        a = t[i]
+        b = s[i]
+        c = p[i]
+        if a == NODATA or b == NODATA or c == NODATA:
+            out3[i] = NODATA
+            out5[i] = NODATA
+            continue
+        if a < -1 or a > 1 or b < -1 or b > 1 or c < -1 or c > 1:
+            return False
+        k = 9 * (a + 1) + 3 * (b + 1) + (c + 1)
+        if l3[k] == _MISSING:
+            return False
+        out3[i] = l3[k]
+        out5[i] = l5[k]
+    return True
+
+
+def _lpd_fast(
+    traj: np.ndarray, state: np.ndarray, perf: np.ndarray, table: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Compiled path for int16 inputs of one shape; None to use the numpy path."""
+    arrs = [np.asarray(a) for a in (traj, state, perf)]
+    if any(a.dtype != np.int16 or a.shape != arrs[0].shape for a in arrs):
+        return None
+    l5, l3 = combination_lookup(table)
+    out5 = np.empty(arrs[0].shape, np.int16)
+    out3 = np.empty(arrs[0].shape, np.int16)
+    t, st, p = (np.ascontiguousarray(a).ravel() for a in arrs)
+    ok = _lpd_kernel(t, st, p, l3 if l5 is None else l5, l3, out5.ravel(), out3.ravel())
+    return (out5, out3) if ok else None
+
+
 def _lpd_core(
     traj: np.ndarray, state: np.ndarray, perf: np.ndarray, *, table: str
 ) -> tuple[np.ndarray, ...]:
+    fast = _lpd_fast(traj, state, perf, table)
+    if fast is not None:
+        return fast if combination_lookup(table)[0] is not None else fast[1]  # type: ignore[return-value]
     l5, l3 = combination_lookup(table)
     arrs = []
     for name, a in (("trajectory", traj), ("state", state), ("performance", perf)):

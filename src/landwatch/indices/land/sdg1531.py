@@ -13,6 +13,7 @@ import io
 from collections.abc import Mapping
 from importlib import resources
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -65,7 +66,35 @@ def _as_class3(a: np.ndarray, name: str) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
+@numba.njit(nogil=True, cache=True)
+def _oaoo_kernel(layers, out):  # pragma: no cover - compiled
+    """One-out-all-out over a tuple of flat int arrays; False on a code outside
+    -1/0/1/NODATA (the numpy path then names it)."""
+    for i in range(out.size):
+        deg = False
+        imp = False
+        nd = False
+        for a in layers:
+            v = a[i]
+            if v == NODATA:
+                nd = True
+            elif v == DEGRADED:
+                deg = True
+            elif v == IMPROVED:
+                imp = True
+            elif v != STABLE:
+                return False
+        out[i] = NODATA if nd else (DEGRADED if deg else (IMPROVED if imp else STABLE))
+    return True
+
+
 def _oaoo_core(*arrays: np.ndarray) -> np.ndarray:
+    arrs = [np.asarray(a) for a in arrays]
+    if all(a.dtype == np.int16 and a.shape == arrs[0].shape for a in arrs):
+        out = np.empty(arrs[0].shape, np.int16)
+        flat = tuple(np.ascontiguousarray(a).ravel() for a in arrs)
+        if _oaoo_kernel(flat, out.ravel()):
+            return out
     layers = [_as_class3(a, f"indicator {i + 1}") for i, a in enumerate(arrays)]
     shape = np.broadcast_shapes(*(a.shape for a in layers))
     any_deg = np.zeros(shape, dtype=bool)
@@ -139,9 +168,33 @@ def _status_tables() -> tuple[np.ndarray, np.ndarray]:
     return s7, s3
 
 
+@numba.njit(nogil=True, cache=True)
+def _status_kernel(b, p, s7, s3, o7, o3):  # pragma: no cover - compiled
+    for i in range(b.size):
+        x = b[i]
+        y = p[i]
+        if x == NODATA or y == NODATA:
+            o7[i] = NODATA
+            o3[i] = NODATA
+            continue
+        if x < -1 or x > 1 or y < -1 or y > 1:
+            return False
+        o7[i] = s7[x + 1, y + 1]
+        o3[i] = s3[x + 1, y + 1]
+    return True
+
+
 def _status_core(
     bl: np.ndarray, pr: np.ndarray, s7: np.ndarray, s3: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
+    bl, pr = np.asarray(bl), np.asarray(pr)
+    if bl.dtype == np.int16 and pr.dtype == np.int16 and bl.shape == pr.shape:
+        f7 = np.empty(bl.shape, np.int16)
+        f3 = np.empty(bl.shape, np.int16)
+        flat_b = np.ascontiguousarray(bl).ravel()
+        flat_p = np.ascontiguousarray(pr).ravel()
+        if _status_kernel(flat_b, flat_p, s7, s3, f7.ravel(), f3.ravel()):
+            return f7, f3
     b = _as_class3(bl, "baseline")
     p = _as_class3(pr, "period")
     miss = (b == NODATA) | (p == NODATA)

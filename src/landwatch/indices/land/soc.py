@@ -547,21 +547,43 @@ def soc_stock_series(
 # --------------------------------------------------------------------------------------
 
 
+@numba.njit(nogil=True, cache=True)
+def _soc_deg_kernel(bl, tg, water, threshold, pct, deg):  # pragma: no cover - compiled
+    for i in range(bl.size):
+        b = np.float64(bl[i])
+        t = np.float64(tg[i])
+        if np.isnan(b) or np.isnan(t) or b == NODATA or t == NODATA or b <= 0 or t < 0:
+            pct[i] = np.nan
+            deg[i] = NODATA
+            continue
+        pct[i] = (t - b) / b * 100.0
+        # compare without dividing so exact -10 % / +10 % cases are not lost to rounding
+        d = (t - b) * 100.0
+        if water[i]:
+            deg[i] = NODATA
+        elif d <= -threshold * b:
+            deg[i] = DEGRADED
+        elif d >= threshold * b:
+            deg[i] = IMPROVED
+        else:
+            deg[i] = STABLE
+
+
 def _soc_deg_core(
     bl: np.ndarray, tg: np.ndarray, water: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    bl = np.asarray(bl, dtype=np.float64)
-    tg = np.asarray(tg, dtype=np.float64)
-    miss = np.isnan(bl) | np.isnan(tg) | (bl == NODATA) | (tg == NODATA) | (bl <= 0) | (tg < 0)
-    b = np.where(miss, 1.0, bl)
-    t = np.where(miss, 1.0, tg)
-    pct = np.where(miss, np.nan, (t - b) / b * 100.0).astype(np.float32)
-    # compare without dividing so exact -10 % / +10 % cases are not lost to rounding
-    d = (t - b) * 100.0
-    deg = np.where(
-        d <= -threshold * b, DEGRADED, np.where(d >= threshold * b, IMPROVED, STABLE)
-    ).astype(np.int16)
-    deg[miss | np.asarray(water, dtype=bool)] = NODATA
+    bl, tg, water = np.broadcast_arrays(bl, tg, np.asarray(water, dtype=bool))
+    shape = bl.shape
+    pct = np.empty(shape, np.float32)
+    deg = np.empty(shape, np.int16)
+    _soc_deg_kernel(
+        np.ascontiguousarray(bl).ravel(),
+        np.ascontiguousarray(tg).ravel(),
+        np.ascontiguousarray(water).ravel(),
+        float(threshold),
+        pct.ravel(),
+        deg.ravel(),
+    )
     return pct, deg
 
 
