@@ -1,0 +1,116 @@
+"""Engine, sessions and migrations.
+
+The database URL comes from ``LANDWATCH_DATABASE_URL`` or the ``url`` argument;
+the default is SQLite at ``<data dir>/landwatch.db`` with the data directory from
+``LANDWATCH_DATA_DIR`` (default ``./landwatch-data``). PostgreSQL works with a URL
+such as ``postgresql+psycopg://user:pass@host/db``.
+
+The schema is created and upgraded only by Alembic migrations
+(``landwatch/store/migrations/versions``): :func:`init_db` runs
+``alembic upgrade heads``, so every capability adds its tables in its own
+revision. Models subclass :class:`Base`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from landwatch.errors import DataSourceError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# Deterministic constraint names, so that migrations can refer to them on every backend.
+_NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every landwatch table."""
+
+    metadata = MetaData(naming_convention=_NAMING)
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("LANDWATCH_DATA_DIR", "landwatch-data"))
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: the argument, ``LANDWATCH_DATABASE_URL``, or SQLite in the data dir."""
+    if url:
+        return url
+    env = os.environ.get("LANDWATCH_DATABASE_URL")
+    if env:
+        return env
+    return f"sqlite:///{(data_dir() / 'landwatch.db').resolve()}"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")  # SQLite ignores foreign keys unless asked
+    cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (see :func:`database_url`); creates the SQLite folder."""
+    url = database_url(url)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        path = Path(url.removeprefix("sqlite:///"))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataSourceError(
+                f"database: cannot create the folder {str(path.parent)!r} ({exc.strerror}). "
+                "Set LANDWATCH_DATA_DIR to a writable folder or LANDWATCH_DATABASE_URL to a database."
+            ) from exc
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def init_db(url: str | None = None) -> Engine:
+    """Create or upgrade the schema to the newest migrations; return the engine."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "heads")
+    return engine
+
+
+_factories: dict[int, sessionmaker[Session]] = {}
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error (nothing half-written)."""
+    factory = _factories.get(id(engine))
+    if factory is None:
+        factory = _factories[id(engine)] = sessionmaker(engine, expire_on_commit=False)
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,22 @@
+"""Every table, imported so that ``Base.metadata`` knows them all.
+
+Each capability keeps its models in its own module under ``landwatch/store/`` and
+adds a line here; the matching Alembic revision lives in ``migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from landwatch.store.db import Base
+
+
+class SchemaInfo(Base):
+    __tablename__ = "schema_info"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+__all__ = ["SchemaInfo"]
