@@ -7,8 +7,11 @@ per block over factorised codes, so they stream over dask arrays of any size.
 
 from __future__ import annotations
 
+import os
+import threading
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba
@@ -430,6 +433,9 @@ def _lookup(codes: Sequence[int]) -> tuple[np.ndarray, int]:
     return lut, lo
 
 
+_PIXELS_PER_THREAD = 1_000_000
+
+
 @numba.njit(nogil=True, cache=True)
 def _pair_counts_kernel(a, b, w, mask, lut_a, lo_a, lut_b, lo_b, na, nb):  # pragma: no cover
     out = np.zeros((na + 1, nb + 1), dtype=np.float64)
@@ -487,4 +493,19 @@ def weighted_pair_counts(
     )
     lut_a, lo_a = _lookup(codes_a)
     lut_b, lo_b = _lookup(codes_b)
-    return _pair_counts_kernel(a, b, w, m, lut_a, lo_a, lut_b, lo_b, len(codes_a), len(codes_b))
+    na, nb = len(codes_a), len(codes_b)
+    nthreads = min(os.cpu_count() or 1, a.size // _PIXELS_PER_THREAD)
+    if nthreads < 2 or threading.current_thread() is not threading.main_thread():
+        return _pair_counts_kernel(a, b, w, m, lut_a, lo_a, lut_b, lo_b, na, nb)
+    # the kernel releases the GIL: fixed slices summed in a fixed order (deterministic)
+    edges = np.linspace(0, a.size, nthreads + 1).astype(np.int64)
+
+    def part(i: int) -> np.ndarray:
+        lo, hi = edges[i], edges[i + 1]
+        return _pair_counts_kernel(  # type: ignore[no-any-return]
+            a[lo:hi], b[lo:hi], w[lo:hi], m[lo:hi], lut_a, lo_a, lut_b, lo_b, na, nb
+        )
+
+    with ThreadPoolExecutor(nthreads) as pool:
+        parts = list(pool.map(part, range(nthreads)))
+    return np.sum(parts, axis=0)
