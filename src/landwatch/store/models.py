@@ -9,7 +9,9 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from landwatch.store.alerts import DroughtAlert, DroughtAlertUpdate, DroughtUnitMonth
 from landwatch.store.db import Base
+from landwatch.store.observations import Observation
 
 
 class SchemaInfo(Base):
@@ -19,4 +21,10 @@ class SchemaInfo(Base):
     value: Mapped[str] = mapped_column(String(255))
 
 
-__all__ = ["SchemaInfo"]
+__all__ = [
+    "DroughtAlert",
+    "DroughtAlertUpdate",
+    "DroughtUnitMonth",
+    "Observation",
+    "SchemaInfo",
+]

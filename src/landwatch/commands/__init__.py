@@ -1,0 +1,1 @@
+"""Typer sub-apps registered by :mod:`landwatch.cli` (one module per command group)."""
