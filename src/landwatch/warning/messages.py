@@ -135,6 +135,32 @@ def _description(upd: DroughtAlertUpdate, alert: DroughtAlert, rules: AlertRules
     return " ".join(lines)
 
 
+def community_parameters(upd: DroughtAlertUpdate, alert: DroughtAlert) -> list[tuple[str, str]]:
+    """CAP parameters weighing confirmed community observations of drought impacts.
+
+    The alert's confidence starts at ``medium`` (observed, or a forecast with
+    certainty Likely) or ``low`` (a forecast rated Possible) and moves one step per
+    the evidence of the unit and month in the same database
+    (:func:`landwatch.observations.confidence.alert_evidence`): two net confirming
+    reports raise it, two net contradicting ones lower it; one report alone does not.
+    Nothing is added to an end (Cancel) message or when no session is attached.
+    """
+    from sqlalchemy.orm import object_session
+
+    from landwatch.observations.confidence import adjust_confidence_level, alert_evidence
+
+    session = object_session(upd)
+    if session is None or upd.kind == "end":
+        return []
+    ev = alert_evidence(session, alert.unit_id, upd.month)
+    base = "low" if alert.is_forecast and upd.certainty == "Possible" else "medium"
+    return [
+        (f"{PARAM_PREFIX}community_confirming", str(ev.confirming)),
+        (f"{PARAM_PREFIX}community_contradicting", str(ev.contradicting)),
+        (f"{PARAM_PREFIX}confidence", adjust_confidence_level(base, ev)),
+    ]
+
+
 def compose_message(
     upd: DroughtAlertUpdate,
     *,
@@ -201,6 +227,7 @@ def compose_message(
         v = (upd.metrics or {}).get(key)
         if v is not None:
             params.append((f"{PARAM_PREFIX}{key}", f"{float(v):.4g}"))
+    params += community_parameters(upd, alert)
     onset_month = upd.month if alert.is_forecast else alert.start_month
     return CapMessage(
         identifier=upd.identifier,
