@@ -81,18 +81,45 @@ CLIMATE_ZONES: dict[int, str] = {9: "Tropical montane", 11: "Tropical moist", 12
 MONTHLY_RAIN_FRACTION = np.array(
     [0.06, 0.04, 0.11, 0.20, 0.08, 0.01, 0.005, 0.005, 0.01, 0.08, 0.25, 0.14]
 )
-DRY_MONTH_ZERO_PROBABILITY = 0.4  # chance of a rain-free month where the fraction < 2 %
+DRY_SEASON_FRACTION = 0.02  # months with less of the annual rain form the dry season
+DRY_MONTH_ZERO_PROBABILITY = 0.4  # chance of a rain-free dry-season month
 
-#: Planted drought episodes (inclusive months) and their deficit: the region-mean
-#: precipitation total over the episode is exactly (1 - deficit) x its climatological
-#: expectation.
+#: Planted drought episodes (inclusive months): failed rainy seasons. Each starts with
+#: the short rains (October), so its first month carries a deficit that a 3-month index
+#: can see. In every episode month the region-mean precipitation is exactly
+#: (1 - deficit) x its climatological mean, except in the dry-season months (< 2 % of
+#: the annual rain, June-September), which are rain-free inside an episode: a 50 % cut
+#: of a few millimetres is not measurable, a dry season without any shower is.
 DROUGHT_EPISODES: list[dict[str, Any]] = [
     {"id": "D1984", "start": "1983-10", "end": "1984-09", "deficit": 0.60, "severity": "extreme"},
-    {"id": "D2000", "start": "1999-07", "end": "2000-10", "deficit": 0.50, "severity": "severe"},
+    {"id": "D2000", "start": "1999-10", "end": "2000-09", "deficit": 0.50, "severity": "severe"},
     {"id": "D2009", "start": "2008-10", "end": "2009-09", "deficit": 0.50, "severity": "severe"},
-    {"id": "D2011", "start": "2010-10", "end": "2011-06", "deficit": 0.45, "severity": "moderate"},
+    {"id": "D2011", "start": "2010-10", "end": "2011-05", "deficit": 0.45, "severity": "moderate"},
     {"id": "D2017", "start": "2016-10", "end": "2017-09", "deficit": 0.65, "severity": "extreme"},
 ]
+#: How the planted episodes are checked (tests/integration/test_planted_drought_events.py;
+#: copied into truth.json): SPI-3 per climate cell (gamma, Thom, 1981-2010), a cell in
+#: drought at SPI-3 < -1 (McKee's moderate drought), a regional drought month when that
+#: holds on >= 30 % of the area (about twice the 16 % of a normal month), a regional
+#: event >= 3 such months in a row (one rainy season), run theory
+#: (``regional_drought_events``).
+DROUGHT_EVENT_CHECK: dict[str, Any] = {
+    "index": "SPI-3",
+    "spi": {"scale": 3, "distribution": "gamma", "method": "thom", "calibration": [1981, 2010]},
+    "cell_threshold": -1.0,
+    "min_area_fraction": 0.3,
+    "min_duration_months": 3,
+    "onset_tolerance_months": 1,
+    "duration_tolerance_months": 2,
+    "expected_spi3_rule": (
+        "a month t is an expected SPI-3 drought month when at least half of the "
+        "climatological rain of its window t-2..t falls in planted episode months "
+        "(from MONTHLY_RAIN_FRACTION only, not from any index). For the October-September "
+        "episodes these are the planted months; for D2011 (October-May) October .. July: "
+        "the June and July windows still hold the failed long rains, so a 3-month index "
+        "ends up to 2 months after the planted end"
+    ),
+}
 DROUGHT_WARMING = 0.8  # degC added to temperature in drought months
 WARMING_TREND = 0.02  # degC per year
 
@@ -635,6 +662,26 @@ def _block_mean(a: np.ndarray, f: int) -> np.ndarray:
     return a.reshape(nc, f, nc, f).mean(axis=(1, 3))
 
 
+def _month_label(i: int) -> str:
+    return f"{i // 12 + CLIMATE_YEARS[0]}-{i % 12 + 1:02d}"
+
+
+def _expected_spi3_event(i0: int, i1: int) -> dict[str, Any]:
+    """Months whose 3-month window has >= half its climatological rain in months i0..i1."""
+    share = MONTHLY_RAIN_FRACTION
+    hits = []
+    for t in range(i0, i1 + 3):
+        window = range(t - 2, t + 1)
+        inside = sum(share[i % 12] for i in window if i0 <= i <= i1)
+        if inside >= 0.5 * sum(share[i % 12] for i in window):
+            hits.append(t)
+    return {
+        "onset": _month_label(hits[0]),
+        "end": _month_label(hits[-1]),
+        "duration_months": hits[-1] - hits[0] + 1,
+    }
+
+
 def _climate(rng: np.random.Generator, land: dict[str, Any]) -> dict[str, Any]:
     """Monthly pr, tas, tasmin, tasmax on the coarse grid, with planted droughts."""
     annual = _block_mean(land["annual_rain"], CLIMATE_FACTOR)
@@ -648,11 +695,13 @@ def _climate(rng: np.random.Generator, land: dict[str, Any]) -> dict[str, Any]:
 
     # Regional month factor (shared weather) x local gamma; dry months may be rain-free.
     regional = rng.gamma(6.0, 1 / 6.0, size=nt)
-    shape_local = np.where(frac < 0.02, 0.8, 4.0)
+    shape_local = np.where(frac < DRY_SEASON_FRACTION, 0.8, 4.0)
     local = (
         rng.gamma(shape_local[:, None, None], 1.0, size=(nt, nc, nc)) / shape_local[:, None, None]
     )
-    zero = (rng.random((nt, nc, nc)) < DRY_MONTH_ZERO_PROBABILITY) & (frac < 0.02)[:, None, None]
+    zero = (rng.random((nt, nc, nc)) < DRY_MONTH_ZERO_PROBABILITY) & (frac < DRY_SEASON_FRACTION)[
+        :, None, None
+    ]
     pr = mean * regional[:, None, None] * local
     pr[zero] = 0.0
 
@@ -661,9 +710,14 @@ def _climate(rng: np.random.Generator, land: dict[str, Any]) -> dict[str, Any]:
     for ep in DROUGHT_EPISODES:
         i0, i1 = _month_index(ep["start"]), _month_index(ep["end"])
         sl = slice(i0, i1 + 1)
-        generated = pr[sl].sum(axis=0).mean()
         expected = mean[sl].sum(axis=0).mean()
-        pr[sl] *= (1 - ep["deficit"]) * expected / generated
+        # every month on its own, so the regional weather cannot hide the deficit of a
+        # month (e.g. the first one) inside the episode
+        for i in range(i0, i1 + 1):
+            if frac[i] < DRY_SEASON_FRACTION:
+                pr[i] = 0.0
+            else:
+                pr[i] *= (1 - ep["deficit"]) * mean[i].mean() / pr[i].mean()
         drought_month[sl] = True
         episodes.append(
             {
@@ -671,6 +725,10 @@ def _climate(rng: np.random.Generator, land: dict[str, Any]) -> dict[str, Any]:
                 "n_months": i1 - i0 + 1,
                 "expected_total_mm": round(float(expected), 2),
                 "planted_total_mm": round(float(pr[sl].sum(axis=0).mean()), 2),
+                "rain_free_months": [
+                    _month_label(i) for i in range(i0, i1 + 1) if frac[i] < DRY_SEASON_FRACTION
+                ],
+                "expected_spi3_event": _expected_spi3_event(i0, i1),
             }
         )
 
@@ -1361,6 +1419,14 @@ def create_sample_region(
             }
             for e in clim["episodes"]
         ],
+        "drought_episode_definition": (
+            "start/end: first and last planted month (inclusive), every episode starts "
+            "with the short rains (October); deficit: in every episode month the "
+            "region-mean precipitation is (1 - deficit) x its climatological mean (local "
+            "noise kept), except the dry-season months (June-September, < 2 % of the "
+            "annual rain each; listed in rain_free_months), which are rain-free"
+        ),
+        "drought_event_check": DROUGHT_EVENT_CHECK,
         "drought_ndvi_years": [2000, 2009, 2011, 2017],
         "stable_mask": {
             "definition": "truth_patches == 0 and land_cover_2000 != 7 (water): no planted "
@@ -1460,13 +1526,14 @@ def _write_readme(path: Path, truth: dict[str, Any]) -> None:
         "truth.json              planted truth and expected outcomes.",
         "run.yaml                ready configuration for the SDG 15.3.1 workflow.",
         "",
-        "Planted drought episodes (region-mean deficit over the episode)",
-        "---------------------------------------------------------------",
+        "Planted drought episodes (region-mean deficit in every episode month)",
+        "---------------------------------------------------------------------",
     ]
     for e in truth["drought_episodes"]:
+        x = e["expected_spi3_event"]
         lines.append(
             f"{e['id']}: {e['start']} .. {e['end']}  deficit {int(e['deficit'] * 100)} % "
-            f"({e['severity']})"
+            f"({e['severity']}); expected SPI-3 event {x['onset']} .. {x['end']}"
         )
     lines += ["", "Planted patches", "---------------"]
     for t, s in truth["patch_types"].items():
