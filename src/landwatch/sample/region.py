@@ -34,6 +34,7 @@ from scipy import ndimage
 
 from landwatch.errors import InputError
 from landwatch.indices.land.codes import LC_CLASSES, LC_WATER, NODATA
+from landwatch.sample.vegetation import VEGETATION_RULE, monthly_ndvi
 
 __all__ = ["SampleRegion", "create_sample_region"]
 
@@ -1300,6 +1301,41 @@ def create_sample_region(
     files["precipitation_annual"] = out / "precipitation_annual.nc"
     _write_netcdf(ds, files["precipitation_annual"], "days since 2000-01-01")
 
+    # Monthly NDVI on the climate grid, for the drought early warning's vegetation
+    # anomaly (sample/vegetation.py); its own random stream, so that adding it left
+    # every other output unchanged.
+    first = (NDVI_YEARS[0] - CLIMATE_YEARS[0]) * 12
+    expected_pr = (
+        MONTHLY_RAIN_FRACTION[np.arange(n_years * 12) % 12][:, None, None]
+        * _block_mean(land["annual_rain"], CLIMATE_FACTOR)[None]
+    )
+    ndvi_m = monthly_ndvi(
+        np.random.default_rng([seed, 7]),
+        clim["pr"].astype(np.float64),
+        expected_pr,
+        _block_mean(ndvi.mean(axis=0), CLIMATE_FACTOR),
+        first,
+        MONTHLY_RAIN_FRACTION,
+    )
+    ds = _spatial_dataset(
+        {
+            "ndvi": (
+                ndvi_m,
+                {
+                    "units": "1",
+                    "long_name": "monthly NDVI (synthetic, climate grid)",
+                    "comment": VEGETATION_RULE,
+                },
+            )
+        },
+        time_m[first:],
+        nc,
+        CLIMATE_FACTOR,
+        history,
+    )
+    files["ndvi_monthly"] = out / "ndvi_monthly.nc"
+    _write_netcdf(ds, files["ndvi_monthly"], f"days since {NDVI_YEARS[0]}-01-01")
+
     report("write vectors", 0.9)
     files["admin"] = out / "admin.gpkg"
     if files["admin"].exists():
@@ -1428,6 +1464,11 @@ def create_sample_region(
         ),
         "drought_event_check": DROUGHT_EVENT_CHECK,
         "drought_ndvi_years": [2000, 2009, 2011, 2017],
+        "vegetation_monthly": {
+            "file": "ndvi_monthly.nc",
+            "grid": "climate grid",
+            "rule": VEGETATION_RULE,
+        },
         "stable_mask": {
             "definition": "truth_patches == 0 and land_cover_2000 != 7 (water): no planted "
             "patch and no land cover change in any year; expected LPD 4, SDG 0 "
