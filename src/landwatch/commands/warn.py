@@ -25,6 +25,79 @@ app = typer.Typer(
 )
 
 
+@app.command("cdi")
+def cdi(
+    climate: Annotated[
+        Path, typer.Argument(help="Monthly climate NetCDF/Zarr with pr (mm/month) and tas (degC).")
+    ],
+    out: Annotated[Path, typer.Option(help="Output folder (written atomically).")],
+    ndvi: Annotated[
+        Path | None,
+        typer.Option(
+            help="Monthly NDVI on the climate grid (vegetation anomaly; needed for Alert)."
+        ),
+    ] = None,
+    ndvi_variable: Annotated[str, typer.Option(help="NDVI variable name.")] = "ndvi",
+    soil_moisture: Annotated[
+        Path | None,
+        typer.Option(help="Monthly soil moisture on the climate grid (default: bucket model)."),
+    ] = None,
+    soil_moisture_variable: Annotated[
+        str, typer.Option(help="Soil moisture variable name.")
+    ] = "soil_moisture",
+    land_cover: Annotated[
+        Path | None,
+        typer.Option(help="UNCCD land cover on the climate grid, for per-land-type rules."),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(help="CDI rules YAML (default: landwatch/data/cdi_rules.yaml)."),
+    ] = None,
+    calibration: Annotated[
+        str, typer.Option(help="SPI and soil-moisture anomaly reference years, FIRST-LAST.")
+    ] = "1981-2010",
+    capacity: Annotated[float, typer.Option(help="Bucket available water capacity (mm).")] = 150.0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+) -> None:
+    """Compute the monthly Combined Drought Indicator (Watch, Warning, Alert, Partial
+    recovery, Recovery) from climate, soil moisture and NDVI. Example:
+
+        landwatch warn cdi region/climate_monthly.nc --ndvi region/ndvi_monthly.nc --out cdi
+    """
+    from landwatch import cli
+    from landwatch.errors import InputError
+    from landwatch.workflows.cdi import run_cdi
+
+    try:
+        try:
+            first, last = (int(v) for v in calibration.split("-"))
+        except ValueError as exc:
+            raise InputError(
+                f"--calibration {calibration!r}: expected FIRST-LAST years, e.g. 1981-2010."
+            ) from exc
+        with cli._progress() as prog:
+            path = run_cdi(
+                climate,
+                out,
+                ndvi=ndvi,
+                ndvi_variable=ndvi_variable,
+                soil_moisture=soil_moisture,
+                soil_moisture_variable=soil_moisture_variable,
+                land_cover=land_cover,
+                rules=rules,
+                calibration=(first, last),
+                capacity=capacity,
+                overwrite=overwrite,
+                progress=cli.RichProgress(prog, "combined drought indicator"),
+            )
+    except LandwatchError as exc:
+        cli._fail(exc)
+    cli.out_console.print(
+        f"Combined drought indicator written to [bold]{path}[/] (cdi.nc, "
+        "cdi_area_fraction.csv, cdi_latest.png)."
+    )
+
+
 @app.command("run")
 def run(
     cdi: Annotated[
