@@ -28,6 +28,15 @@ drought_app = typer.Typer(
 )
 app.add_typer(drought_app, name="drought")
 
+# command groups kept in their own modules (they import this one lazily for its helpers)
+from landwatch.commands.forecast import app as forecast_app  # noqa: E402
+from landwatch.commands.observe import observe_app  # noqa: E402
+from landwatch.commands.warn import app as warn_app  # noqa: E402
+
+app.add_typer(warn_app, name="warn")
+app.add_typer(forecast_app, name="forecast")
+app.add_typer(observe_app, name="observe")
+
 console = Console(stderr=True)
 out_console = Console()
 _state: dict[str, Any] = {"debug": False}
@@ -280,21 +289,67 @@ def so3(
     scheme: Annotated[
         str, typer.Option(help="Hazard class edges: prais or trends_earth.")
     ] = "prais",
+    land_cover: Annotated[
+        Path | None,
+        typer.Option(
+            help="Land cover raster; its water classes (--water-codes) are left out of all "
+            "areas and populations."
+        ),
+    ] = None,
+    water_codes: Annotated[
+        str, typer.Option(help="Water classes of --land-cover, comma-separated (UNCCD: 7).")
+    ] = "7",
+    water_mask: Annotated[
+        Path | None,
+        typer.Option(help="Water-mask raster (non-zero = water), alone or with --land-cover."),
+    ] = None,
+    map_periods: Annotated[
+        str,
+        typer.Option(
+            help="Periods of the most-severe-class maps, FIRST-LAST comma-separated "
+            "(default: the PRAIS 4-year periods)."
+        ),
+    ] = "2000-2003,2004-2007,2008-2011,2012-2015,2016-2019,2020-2023",
+    align: Annotated[
+        bool,
+        typer.Option(
+            "--align/--no-align",
+            help="Resample --land-cover/--water-mask to the population grid (nearest).",
+        ),
+    ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
 ) -> None:
     """UNCCD SO3 drought reporting: hazard (SO3-1), exposure (SO3-2), vulnerability (SO3-3)
-    and drought events, as CSV/XLSX/JSON tables and a GeoJSON event catalog.
+    and drought events, as CSV/XLSX/JSON tables, most-severe-class COG maps per period
+    and a GeoJSON event catalog. Water (--land-cover class 7 and/or --water-mask) is left
+    out of every area and population; without either, every cell counts as land.
 
     Example:
 
         landwatch drought so3 demo/region/climate_monthly.nc --population demo/region/population.tif
+        --land-cover demo/region/land_cover_2000.tif
         --admin demo/region/admin.gpkg --admin-layer admin1 --out demo/so3
     """
     import yaml
 
+    from landwatch.errors import InputError
     from landwatch.workflows.so3 import run_so3
 
     try:
+        try:
+            codes = tuple(int(v) for v in water_codes.split(",") if v.strip())
+            spans = [tuple(int(y) for y in v.split("-")) for v in map_periods.split(",") if v]
+        except ValueError as exc:
+            raise InputError(
+                f"--water-codes {water_codes!r} / --map-periods {map_periods!r}: expected "
+                "whole numbers such as 7 and FIRST-LAST years such as 2016-2019,2020-2023."
+            ) from exc
+        if any(len(sp) != 2 for sp in spans) or not spans:
+            raise InputError(
+                f"--map-periods {map_periods!r}: expected FIRST-LAST years such as "
+                "2000-2015,2016-2019,2020-2023."
+            )
+        periods = {f"{a}-{b}": (a, b) for a, b in spans}
         vuln = None
         if vulnerability is not None:
             from landwatch.errors import DataSourceError
@@ -317,6 +372,11 @@ def so3(
                 admin_name_field=admin_name_field,
                 vulnerability=vuln,
                 scheme=scheme,
+                land_cover=land_cover,
+                water_mask=water_mask,
+                water_codes=codes,
+                map_periods=periods,
+                align=align,
                 overwrite=overwrite,
                 progress=RichProgress(prog, "SO3"),
             )
@@ -341,6 +401,12 @@ def _calibration(text: str) -> tuple[int, int] | None:
     return (a, b)
 
 
+_CRS_HELP = (
+    "CRS of a grid whose file has none (e.g. EPSG:4326); the file's own CRS "
+    "(spatial_ref, crs_wkt, grid_mapping) is used otherwise."
+)
+
+
 def _single_index(kind: str, source: Path, out: Path, **kwargs: Any) -> None:
     from landwatch.workflows.drought import run_index
 
@@ -361,7 +427,13 @@ def drought_spi(
             help="Monthly precipitation: station CSV (time + one column per station) or NetCDF/Zarr grid."
         ),
     ],
-    out: Annotated[Path, typer.Option(help="Output .csv (stations), .nc or .zarr.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Output .csv (stations), .nc, .zarr or .tif (Cloud-Optimized GeoTIFF, "
+            "a band per month)."
+        ),
+    ],
     scale: Annotated[int, typer.Option(help="Accumulation in months (1-72).")] = 3,
     method: Annotated[str, typer.Option(help="Gamma fit: thom, mle or lmoments.")] = "thom",
     distribution: Annotated[str, typer.Option(help="gamma or pearson3 (with lmoments).")] = "gamma",
@@ -371,11 +443,16 @@ def drought_spi(
     variable: Annotated[
         str | None, typer.Option("--var", help="Variable name in a grid file.")
     ] = None,
+    crs: Annotated[str | None, typer.Option(help=_CRS_HELP)] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
 ) -> None:
     """Standardized Precipitation Index.
 
-    Example: landwatch drought spi prcp.csv --scale 3 --out spi3.csv
+    Examples:
+
+        landwatch drought spi prcp.csv --scale 3 --out spi3.csv
+
+        landwatch drought spi climate.nc --var pr --scale 12 --out spi12.tif
     """
     _single_index(
         "spi",
@@ -386,6 +463,7 @@ def drought_spi(
         distribution=distribution,
         calibration=calibration,
         variable=variable,
+        crs=crs,
         overwrite=overwrite,
     )
 
@@ -395,7 +473,7 @@ def drought_spei(
     source: Annotated[
         Path, typer.Argument(help="Monthly precipitation (station CSV or grid with pr and tas).")
     ],
-    out: Annotated[Path, typer.Option(help="Output .csv, .nc or .zarr.")],
+    out: Annotated[Path, typer.Option(help="Output .csv, .nc, .zarr or .tif (COG).")],
     scale: Annotated[int, typer.Option(help="Accumulation in months (1-72).")] = 3,
     pet: Annotated[
         Path | None,
@@ -407,6 +485,7 @@ def drought_spei(
     variable: Annotated[
         str | None, typer.Option("--var", help="Precipitation variable in a grid file.")
     ] = None,
+    crs: Annotated[str | None, typer.Option(help=_CRS_HELP)] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
 ) -> None:
     """Standardized Precipitation-Evapotranspiration Index (log-logistic, as R SPEI).
@@ -421,6 +500,7 @@ def drought_spei(
         pet_source=pet,
         calibration=calibration,
         variable=variable,
+        crs=crs,
         overwrite=overwrite,
     )
 
@@ -430,20 +510,21 @@ def drought_pet(
     source: Annotated[
         Path, typer.Argument(help="Monthly mean temperature in degC (station CSV or grid).")
     ],
-    out: Annotated[Path, typer.Option(help="Output .csv, .nc or .zarr.")],
+    out: Annotated[Path, typer.Option(help="Output .csv, .nc, .zarr or .tif (COG).")],
     lat: Annotated[
         float | None, typer.Option(help="Latitude (degrees north) of the stations in a CSV.")
     ] = None,
     variable: Annotated[
         str | None, typer.Option("--var", help="Temperature variable in a grid file.")
     ] = None,
+    crs: Annotated[str | None, typer.Option(help=_CRS_HELP)] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
 ) -> None:
     """Thornthwaite potential evapotranspiration (mm/month).
 
     Example: landwatch drought pet tas.csv --lat 37.7 --out pet.csv
     """
-    _single_index("pet", source, out, lat=lat, variable=variable, overwrite=overwrite)
+    _single_index("pet", source, out, lat=lat, variable=variable, crs=crs, overwrite=overwrite)
 
 
 @drought_app.command("events")

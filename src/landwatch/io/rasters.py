@@ -83,6 +83,8 @@ def open_raster(
     variable: str | None = None,
     chunks: Mapping[str, int] | None = None,
     years: Sequence[int] | None = None,
+    crs: Any = None,
+    require_crs: bool = True,
 ) -> xr.DataArray:
     """Open a GeoTIFF/COG, NetCDF or Zarr raster as a DataArray.
 
@@ -100,16 +102,26 @@ def open_raster(
     years
         For a multi-band GeoTIFF, the year of each band (otherwise band
         descriptions that are years are used).
+    crs
+        CRS (EPSG code, WKT, PROJ string) to assign when the file has none. A file
+        that has a different CRS raises :class:`CRSMismatchError`.
+    require_crs
+        With False, a grid without any CRS is returned without one (the caller
+        then says how to give it); default True raises InputError.
 
     Raises
     ------
     DataSourceError
         The file is missing or unreadable.
     InputError
-        The file holds no usable grid or has no CRS.
+        The file holds no usable grid, has no CRS (and ``crs`` is not given while
+        ``require_crs`` is True), or ``crs`` is not a valid CRS.
+    CRSMismatchError
+        ``crs`` differs from the CRS written in the file.
     """
     p = Path(path)
     _check_exists(p, name)
+    given_crs = crs  # ``crs`` is reused below for the file's own CRS
     suffix = p.suffix.lower()
     try:
         if suffix in CUBE_SUFFIXES:
@@ -160,13 +172,38 @@ def open_raster(
             f"{name}: could not read {str(p)!r} ({type(exc).__name__}: {exc}). "
             "Expected a GeoTIFF/COG, NetCDF or Zarr raster."
         ) from exc
-    if da.rio.crs is None:
+    if given_crs is not None:
+        da = _assign_crs(da, given_crs, name, p)
+    if da.rio.crs is None and require_crs:
         raise InputError(
             f"{name}: {p.name} has no coordinate reference system. Write one into the file "
             "(e.g. gdal_edit.py -a_srs EPSG:4326) or export it again with its CRS."
         )
     da.name = name
     da.attrs["source"] = str(p)
+    return da
+
+
+def _assign_crs(da: xr.DataArray, crs: Any, name: str, path: Path) -> xr.DataArray:
+    """``crs`` for a grid without one; an error if the file says otherwise."""
+    from rasterio.crs import CRS
+    from rasterio.errors import CRSError
+
+    try:
+        given = CRS.from_user_input(crs)
+    except (CRSError, ValueError, TypeError) as exc:
+        raise InputError(
+            f"crs {crs!r} is not a valid CRS ({exc}); expected an EPSG code, WKT or PROJ "
+            "string such as EPSG:4326."
+        ) from None
+    have = da.rio.crs
+    if have is None:
+        return da.rio.write_crs(given)
+    if have != given:
+        raise CRSMismatchError(
+            f"{name}: {path.name} is in {have.to_string()}, but the CRS given is "
+            f"{given.to_string()}. Drop the CRS option (the file's CRS is used) or fix the file."
+        )
     return da
 
 
@@ -331,6 +368,96 @@ def write_cog_array(
             tmp.update_tags(**all_tags)
             if description:
                 tmp.set_band_description(1, description)
+            if factors:
+                tmp.build_overviews(factors, resampling)
+        with mem.open() as src:
+            opts: dict[str, Any] = {
+                "driver": "COG",
+                "compress": "DEFLATE",
+                "level": level,
+                "num_threads": "ALL_CPUS",
+                "BIGTIFF": "IF_SAFER",
+                "overviews": "FORCE_USE_EXISTING" if factors else "NONE",
+            }
+            if block:
+                opts["blocksize"] = block
+            rio_copy(src, p, **opts)
+    return p
+
+
+def write_cog_bands(
+    arr: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    crs_wkt: str,
+    transform: tuple[float, ...],
+    nodata: float | int | None,
+    band_descriptions: Sequence[str] | None = None,
+    band_tags: Sequence[Mapping[str, Any]] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    level: int = 1,
+) -> Path:
+    """Write a ``(band, y, x)`` array as one multi-band Cloud-Optimized GeoTIFF.
+
+    Bands are pixel-interleaved (the COG driver of GDAL < 3.11 offers nothing else).
+    Overviews are built in memory (average for floats, nearest for integers) and copied
+    as they are, as :func:`write_cog_array` does. ``band_descriptions`` name the bands (e.g. ``"2023-12"``); ``band_tags`` are
+    per-band metadata; ``tags`` dataset metadata (values JSON-encoded when not str).
+    NaN stays NaN when ``nodata`` is NaN; with a finite ``nodata`` NaN is replaced by it.
+    The file is written in one go at ``path``; callers that need atomicity write to a
+    temporary name and rename it.
+    """
+    from affine import Affine
+    from rasterio.enums import Resampling
+    from rasterio.io import MemoryFile
+    from rasterio.shutil import copy as rio_copy
+
+    p = Path(path)
+    if arr.ndim != 3:
+        raise InputError(
+            f"write_cog_bands: expected a 3-D (band, y, x) array for {p.name}, got shape "
+            f"{arr.shape}"
+        )
+    n, h, w = arr.shape
+    for what, seq in (("band_descriptions", band_descriptions), ("band_tags", band_tags)):
+        if seq is not None and len(seq) != n:
+            raise InputError(f"write_cog_bands: {len(seq)} {what} for {n} bands of {p.name}")
+    if np.issubdtype(arr.dtype, np.floating) and nodata is not None and not np.isnan(nodata):
+        arr = np.where(np.isnan(arr), nodata, arr)
+    categorical = np.issubdtype(arr.dtype, np.integer)
+    block = 512 if min(h, w) >= 1024 else (256 if min(h, w) >= 256 else None)
+    all_tags = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in (tags or {}).items()}
+    base: dict[str, Any] = {
+        "height": h,
+        "width": w,
+        "count": n,
+        "dtype": arr.dtype.name,
+        "crs": crs_wkt,
+        "transform": Affine(*transform),
+        "nodata": nodata,
+    }
+    factors = []
+    f = 2
+    while block and max(h, w) / f >= 256:
+        factors.append(f)
+        f *= 2
+    resampling = Resampling.nearest if categorical else Resampling.average
+    with MemoryFile() as mem:
+        tiled = {"tiled": True, "blockxsize": block, "blockysize": block} if block else {}
+        with mem.open(driver="GTiff", **base, **tiled) as tmp:
+            tmp.write(arr)
+            tmp.update_tags(**all_tags)
+            for i in range(n):
+                if band_descriptions is not None:
+                    tmp.set_band_description(i + 1, str(band_descriptions[i]))
+                if band_tags is not None and band_tags[i]:
+                    tmp.update_tags(
+                        i + 1,
+                        **{
+                            k: (v if isinstance(v, str) else json.dumps(v))
+                            for k, v in band_tags[i].items()
+                        },
+                    )
             if factors:
                 tmp.build_overviews(factors, resampling)
         with mem.open() as src:

@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 import xarray as xr
+from rasterio.crs import CRS
 
 import landwatch
 from landwatch.errors import InputError
@@ -24,7 +25,7 @@ from landwatch.indices.drought import (
     standardized_precipitation_index,
 )
 from landwatch.io import outputs as out_io
-from landwatch.io.rasters import open_raster
+from landwatch.io.rasters import open_raster, write_cog_bands
 from landwatch.io.vectors import write_points_geojson
 from landwatch.workflows.progress import NullProgress, Progress
 
@@ -186,19 +187,34 @@ def run_drought_indices(
 
 
 def _read_any(
-    path: Path, name: str, variable: str | None, units: str | None = None, *, how: str = "sum"
+    path: Path,
+    name: str,
+    variable: str | None,
+    units: str | None = None,
+    *,
+    how: str = "sum",
+    crs: str | None = None,
+    crs_fix: str = "write it into the file (e.g. with rioxarray's da.rio.write_crs)",
 ) -> xr.DataArray:
     """A station CSV -> (time, station); a NetCDF/Zarr grid -> (time, y, x).
 
     Daily series are aggregated to months (``how``: sum for precipitation, mean for
-    temperature) with the default missing-day rule of :func:`daily_to_monthly`.
+    temperature) with the default missing-day rule of :func:`daily_to_monthly`. A grid
+    takes its CRS from the file (rioxarray ``spatial_ref``, a CF ``grid_mapping``
+    variable with ``crs_wkt`` or CF projection parameters), else from ``crs``; with
+    neither it is an InputError whose fix is ``crs_fix``.
     """
     if path.suffix.lower() == ".csv":
         from landwatch.io.tables import read_station_csv
 
         da = read_station_csv(path, name=name)
     else:
-        da = open_raster(path, name=name, variable=variable)
+        da = open_raster(path, name=name, variable=variable, crs=crs, require_crs=False)
+        if da.rio.crs is None:
+            raise InputError(
+                f"{name}: {path.name} has no coordinate reference system (no spatial_ref, "
+                f"crs_wkt or grid_mapping) and none was given; {crs_fix}."
+            )
     if np.issubdtype(da["time"].dtype, np.datetime64) and da.sizes["time"] > 2:
         step = np.median(np.diff(da["time"].values).astype("timedelta64[h]").astype(float))
         if step <= 36:  # daily
@@ -210,21 +226,75 @@ def _read_any(
     return da
 
 
-def _write_any(da: xr.DataArray, out: Path, name: str, history: str) -> Path:
-    """Write by suffix: .csv (stations), .nc or .zarr (CF attributes), atomically."""
+COG_SUFFIXES = (".tif", ".tiff")
+
+
+def _check_out_suffix(out: Path) -> None:
+    if out.suffix.lower() not in (".csv", ".nc", ".zarr", *COG_SUFFIXES):
+        raise InputError(f"out: {out.name} must end in .csv, .nc, .zarr or .tif (COG).")
+
+
+def _write_cog_stack(
+    da: xr.DataArray, out: Path, name: str, history: str, crs: object | None = None
+) -> Path:
+    """A ``(time, y, x)`` grid as one Cloud-Optimized GeoTIFF, a band per time step.
+
+    Band descriptions are the months (``YYYY-MM``), each band also has a ``time`` tag
+    (ISO date); dataset tags carry the variable name, every attribute of ``da`` (units,
+    long_name and the index parameters) and ``history``. float32, nodata NaN.
+    """
+    if not {"time", "y", "x"} <= set(da.dims):
+        raise InputError(
+            f"out: {out.name} is a GeoTIFF but the result has dims {tuple(map(str, da.dims))}; "
+            "a station table goes to .csv, a grid needs (time, y, x)."
+        )
+    crs = da.rio.crs or crs
+    if crs is None:  # _read_any already refuses grids without a CRS; kept as a guard
+        raise InputError(f"out: {out.name} needs a CRS; pass --crs EPSG:4326.")
+    da = da.transpose("time", "y", "x")
+    # .dt works for numpy datetimes and cftime calendars alike
+    ymd = zip(
+        *(getattr(da["time"].dt, f).values.tolist() for f in ("year", "month", "day")), strict=True
+    )
+    dates = [f"{y:04d}-{m:02d}-{d:02d}" for y, m, d in ymd]
+    tags: dict[str, object] = {"variable": name, "history": history}
+    tags |= {str(k): v for k, v in da.attrs.items() if k not in ("grid_mapping", "source")}
+    tags["time_coverage"] = f"{dates[0][:7]} to {dates[-1][:7]}" if dates else ""
+    values = np.asarray(da.values, dtype=np.float32)
+    with out_io.atomic_path(out) as tmp:
+        write_cog_bands(
+            values,
+            tmp,
+            crs_wkt=CRS.from_user_input(crs).to_wkt(),
+            transform=tuple(da.rio.transform())[:6],
+            nodata=float("nan"),
+            band_descriptions=[d[:7] for d in dates],
+            band_tags=[{"time": d} for d in dates],
+            tags=tags,
+        )
+    return out
+
+
+def _write_any(
+    da: xr.DataArray, out: Path, name: str, history: str, crs: object | None = None
+) -> Path:
+    """Write by suffix: .csv (stations), .nc or .zarr (CF attributes), .tif (COG),
+    atomically. ``crs``: the input grid's CRS, for results that lost it on the way."""
     suffix = out.suffix.lower()
     if suffix == ".csv":
         if "station" not in da.dims:
             raise InputError(
-                f"out: {out.name} is CSV but the result is a grid; write .nc or .zarr instead."
+                f"out: {out.name} is CSV but the result is a grid; write .nc, .zarr or .tif "
+                "instead."
             )
         from landwatch.io.tables import write_station_csv
 
         return write_station_csv(da, out)
-    if suffix not in (".nc", ".zarr"):
-        raise InputError(f"out: {out.name} must end in .csv, .nc or .zarr.")
+    _check_out_suffix(out)
+    if suffix in COG_SUFFIXES:
+        return _write_cog_stack(da, out, name, history, crs)
     ds = da.astype(np.float32).to_dataset(name=name)
-    crs = da.rio.crs if "x" in da.dims else None
+    crs = (da.rio.crs or crs) if "x" in da.dims else None
     if crs is not None:
         _link_crs(ds, crs)
         ds = ds.drop_vars("spatial_ref", errors="ignore").rio.write_crs(crs)
@@ -253,6 +323,7 @@ def run_index(
     method: Literal["thom", "mle", "lmoments"] = "thom",
     distribution: Literal["gamma", "pearson3"] = "gamma",
     calibration: tuple[int, int] | None = (1981, 2010),
+    crs: str | None = None,
     overwrite: bool = False,
 ) -> Path:
     """One index for a station table (CSV) or a grid (NetCDF/Zarr): SPI, SPEI or PET.
@@ -260,17 +331,33 @@ def run_index(
     SPEI reads PET from ``pet_source`` (e.g. the output of ``kind="pet"``); for a grid
     without it, Thornthwaite PET is computed from ``tas_variable`` of the same file.
     PET for a station table needs ``lat``.
+
+    ``out`` ends in ``.csv`` (station tables), ``.nc``/``.zarr`` (CF, with the CRS) or
+    ``.tif``/``.tiff``: a Cloud-Optimized GeoTIFF with one float32 band per month
+    (description ``YYYY-MM``, nodata NaN) and the index attributes as tags. Every output
+    is written under a temporary name and renamed when complete. A grid takes its CRS
+    from the file (``spatial_ref``, ``crs_wkt`` or a CF ``grid_mapping``) or from
+    ``crs`` when the file has none; with neither it is an :class:`InputError`.
     """
     src, dst = Path(source), Path(out)
     if dst.exists() and not overwrite:
         raise InputError(
             f"out: {str(dst)!r} already exists. Choose another path or pass --overwrite."
         )
+    _check_out_suffix(dst)
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    history = (
-        f"{stamp} landwatch {landwatch.__version__} drought {kind} scale={scale} source={src.name}"
-    )
+    cal = "full" if calibration is None else f"{calibration[0]}-{calibration[1]}"
+    params = f"scale={scale}" if kind != "pet" else "method=thornthwaite"
+    if kind == "spi":
+        params += f" method={method} distribution={distribution} calibration={cal}"
+    elif kind == "spei":
+        params += f" calibration={cal}"
+    history = f"{stamp} landwatch {landwatch.__version__} drought {kind} {params} source={src.name}"
     is_table = src.suffix.lower() == ".csv"
+    crs_fix = "pass --crs EPSG:4326 (or the grid's CRS) or write the CRS into the file"
+
+    def read(path: Path, name: str, variable: str | None, units: str, how: str) -> xr.DataArray:
+        return _read_any(path, name, variable, units, how=how, crs=crs, crs_fix=crs_fix)
 
     def latitude_for(da: xr.DataArray) -> float | xr.DataArray:
         if is_table:
@@ -282,32 +369,33 @@ def run_index(
         return _latitude(da)
 
     if kind == "pet":
-        tas = _read_any(src, "tas", variable or tas_variable, units="degC", how="mean")
+        tas = read(src, "tas", variable or tas_variable, "degC", "mean")
         result = potential_evapotranspiration_thornthwaite(tas, latitude_for(tas))
-        return _write_any(result, dst, "pet", history)
-    pr = _read_any(src, "precipitation", variable or "pr", units="mm/month")
+        return _write_any(result, dst, "pet", history, tas.rio.crs if not is_table else None)
+    pr = read(src, "precipitation", variable or "pr", "mm/month", "sum")
+    grid_crs = None if is_table else pr.rio.crs
     if kind == "spi":
         result = standardized_precipitation_index(
             pr, scale=scale, method=method, distribution=distribution, calibration=calibration
         )
-        return _write_any(result, dst, f"spi_{scale}", history)
+        return _write_any(result, dst, f"spi_{scale}", history, grid_crs)
     if kind == "spei":
         if pet_source is not None:
-            pet = _read_any(Path(pet_source), "pet", "pet", units="mm/month")
+            pet = read(Path(pet_source), "pet", "pet", "mm/month", "sum")
         elif is_table:
             raise InputError(
                 "SPEI for a station table needs PET: compute it with `landwatch drought pet "
                 "tas.csv --lat LAT --out pet.csv` and pass --pet pet.csv."
             )
         else:
-            tas = _read_any(src, "tas", tas_variable, units="degC", how="mean")
+            tas = read(src, "tas", tas_variable, "degC", "mean")
             pet = potential_evapotranspiration_thornthwaite(tas, latitude_for(tas)).transpose(
                 *pr.dims
             )
         result = standardized_precipitation_evapotranspiration_index(
             pr, pet, scale=scale, calibration=calibration
         )
-        return _write_any(result, dst, f"spei_{scale}", history)
+        return _write_any(result, dst, f"spei_{scale}", history, grid_crs)
     raise InputError(f"kind {kind!r} is unknown; choose spi, spei or pet.")
 
 

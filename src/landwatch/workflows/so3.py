@@ -31,7 +31,18 @@ from landwatch.indices.drought import (
     standardized_precipitation_index,
     vulnerability_table,
 )
+from landwatch.indices.drought.so3 import (
+    PRAIS_MAP_PERIODS,
+    drought_class_table,
+    drought_totals_table,
+    land_area_table,
+    most_severe_drought_class,
+    most_severe_exposure_table,
+    most_severe_hazard_table,
+    water_mask_from_land_cover,
+)
 from landwatch.indices.land.area import pixel_area_km2
+from landwatch.indices.land.codes import LC_WATER, NODATA
 from landwatch.io import outputs as out_io
 from landwatch.io import rasters as rio_io
 from landwatch.io import vectors as vec_io
@@ -72,6 +83,46 @@ def _zones_on(grid: xr.DataArray, gdf: Any) -> xr.DataArray | None:
     return xr.DataArray(ids, dims=("y", "x"), coords={"y": grid.y, "x": grid.x})
 
 
+def _on_grid(
+    pop: xr.DataArray, path: Path, name: str, *, align: bool, categorical: bool
+) -> xr.DataArray:
+    """A raster on the population grid: as it is, or nearest-neighbour resampled with
+    ``align``; otherwise a grid mismatch is an error that says so."""
+    da = rio_io.open_raster(path, name=name).load()
+    if "time" in da.dims:
+        raise InputError(f"{name}: {path.name} has several bands; expected one map (y, x).")
+    try:
+        rio_io.check_same_grid(pop, da, ref_name="population", name=name)
+    except InputError:
+        if not align:
+            raise
+        return rio_io.align_to(pop, da, categorical=categorical)
+    return da.assign_coords(y=pop.y, x=pop.x)
+
+
+def _water(
+    pop: xr.DataArray,
+    land_cover: Path | None,
+    water_mask: Path | None,
+    water_codes: tuple[int, ...],
+    align: bool,
+) -> xr.DataArray | None:
+    """True = water: land cover classes ``water_codes`` and/or the cells a water-mask
+    raster marks non-zero (its no data is land); None when neither is given."""
+    water = None
+    if land_cover is not None:
+        lc = _on_grid(pop, land_cover, "land_cover", align=align, categorical=True)
+        water = water_mask_from_land_cover(lc, water_codes)
+    if water_mask is not None:
+        wm = _on_grid(pop, water_mask, "water_mask", align=align, categorical=True)
+        nodata = wm.attrs.get("nodata")
+        wet = wm.fillna(0) != 0
+        if nodata is not None and not np.isnan(nodata):
+            wet &= wm != nodata
+        water = wet if water is None else (water | wet)
+    return None if water is None else water.rename("water").assign_coords(y=pop.y, x=pop.x)
+
+
 def run_so3(
     climate: str | Path,
     out_dir: str | Path,
@@ -89,6 +140,11 @@ def run_so3(
     calibration: tuple[int, int] | None = (1981, 2010),
     baseline: tuple[int, int] = (2000, 2015),
     periods: Mapping[str, tuple[int, int]] | None = None,
+    map_periods: Mapping[str, tuple[int, int]] | None = None,
+    land_cover: str | Path | None = None,
+    water_mask: str | Path | None = None,
+    water_codes: tuple[int, ...] = (LC_WATER,),
+    align: bool = False,
     event_threshold: float = -1.0,
     overwrite: bool = False,
     progress: Progress | None = None,
@@ -105,7 +161,21 @@ def run_so3(
     admin unit (area fraction in drought >= 20 %).
 
     ``vulnerability``: ``{"indicators": {name: raster path}, "groups": {group: [names]},
-    "directions": {name: +1|-1}, "weights": {...}}`` (rasters on the population grid).
+    "directions": {name: +1|-1}, "weights": {...} or "dea"}`` (rasters on the population
+    grid; ``"dea"``: Data Envelopment Analysis weights as the JRC global DVI).
+
+    Water: cells of class ``water_codes`` (default 7, UNCCD water body) in the
+    ``land_cover`` raster and/or non-zero cells of the ``water_mask`` raster are left out
+    of every area and population (land area is the denominator of SO3-1, as PRAIS
+    CP-1.T1 separates land from water) and are no data in the maps. Both rasters must be
+    on the population grid, or be resampled to it by nearest neighbour with ``align``.
+    With neither, no cell is water (the whole territory counts as land) and the
+    manifest says so.
+
+    Maps: for each of ``map_periods`` (default the PRAIS 4-year periods 2000-2003 ...
+    2020-2023) the most severe hazard class of each cell (class of the lowest December
+    SPI-12 of the period's years) as a COG ``maps/most_severe_<period>.tif``, with area
+    and population tables per class, period and admin unit.
     """
     progress = progress or NullProgress()
     out_dir = Path(out_dir)
@@ -142,16 +212,32 @@ def run_so3(
     classes = xr.concat(fine, dim="year").assign_coords(year=years)
     progress.step("hazard classes on the population grid")
 
+    water = _water(
+        pop,
+        Path(land_cover) if land_cover else None,
+        Path(water_mask) if water_mask else None,
+        tuple(int(c) for c in water_codes),
+        align,
+    )
     res_x, res_y = (abs(v) for v in pop.rio.resolution())
     area = pixel_area_km2(pop.y.values, res_x, res_y, pop.rio.crs)
     admin_gdf, zone_names = _read_admin(
         Path(admin) if admin else None, admin_id_field, admin_name_field, admin_layer
     )
     zones = _zones_on(pop, admin_gdf)
+    names = zone_names or None
     tables: dict[str, pd.DataFrame] = {}
-    tables["so3_1_hazard"] = hazard_table(classes, area, zones=zones, zone_names=zone_names or None)
+    tables["so3_land_area"] = land_area_table(
+        classes.isel(year=0, drop=True), area, zones, names, water
+    )
+    tables["so3_1_hazard"] = hazard_table(classes, area, zones, names, water_mask=water)
+    tables["so3_1_drought_totals"] = drought_totals_table(tables["so3_1_hazard"])
     tables["so3_1_periods"] = so3_period_summary(
         tables["so3_1_hazard"], baseline=baseline, periods=dict(periods or DEFAULT_PERIODS)
+    )
+    worst = most_severe_drought_class(classes, dict(map_periods or PRAIS_MAP_PERIODS))
+    tables["so3_1_most_severe"] = most_severe_hazard_table(
+        worst, area, zones, names, water_mask=water
     )
     progress.step("SO3-1 hazard tables")
     female = (
@@ -167,17 +253,21 @@ def run_so3(
     for name, extra in (("population_female", female), ("population_male", male)):
         if extra is not None:
             rio_io.check_same_grid(pop, extra, ref_name="population", name=name)
-    tables["so3_2_exposure"] = exposure_table(
-        classes,
-        pop.fillna(0),
-        zones=zones,
-        zone_names=zone_names or None,
-        population_female=female.fillna(0).assign_coords(y=pop.y, x=pop.x)
+    by_sex: dict[str, Any] = {
+        "population": pop.fillna(0),
+        "population_female": female.fillna(0).assign_coords(y=pop.y, x=pop.x)
         if female is not None
         else None,
-        population_male=male.fillna(0).assign_coords(y=pop.y, x=pop.x)
+        "population_male": male.fillna(0).assign_coords(y=pop.y, x=pop.x)
         if male is not None
         else None,
+    }
+    tables["so3_2_exposure"] = exposure_table(
+        classes, zones=zones, zone_names=names, water_mask=water, **by_sex
+    )
+    tables["so3_2_drought_totals"] = drought_totals_table(tables["so3_2_exposure"])
+    tables["so3_2_most_severe"] = most_severe_exposure_table(
+        worst, zones=zones, zone_names=names, water_mask=water, **by_sex
     )
     progress.step("SO3-2 exposure")
     if vulnerability:
@@ -231,7 +321,10 @@ def run_so3(
                 catalog, tmp / "drought_events_cells.geojson", crs=pr.rio.crs
             )
         )
+        files += _write_maps(worst, water, pop, tmp / "maps", scheme=scheme)
         classes_path = tmp / "hazard_classes.nc"
+        if water is not None:  # water is no data in every map
+            classes = classes.where(~water, NODATA).astype(np.int16)
         ds = classes.to_dataset(name="drought_hazard_class").drop_vars(
             "spatial_ref", errors="ignore"
         )
@@ -258,12 +351,21 @@ def run_so3(
             "version": landwatch.__version__,
             "workflow": "so3",
             "finished": dt.datetime.now(dt.UTC).isoformat(),
-            "inputs": {"climate": str(climate), "population": str(population), "admin": str(admin)},
+            "inputs": {
+                "climate": str(climate),
+                "population": str(population),
+                "admin": str(admin),
+                "land_cover": str(land_cover) if land_cover else None,
+                "water_mask": str(water_mask) if water_mask else None,
+            },
             "parameters": {
                 "scheme": scheme,
                 "calibration": calibration,
                 "baseline": baseline,
                 "periods": dict(periods or DEFAULT_PERIODS),
+                "map_periods": dict(map_periods or PRAIS_MAP_PERIODS),
+                "water": _water_note(land_cover, water_mask, water_codes),
+                "align": align,
                 "event_threshold": event_threshold,
                 "spi": "SPI-12 (hazard, December) and SPI-3 (events), gamma, Thom",
             },
@@ -274,3 +376,67 @@ def run_so3(
     return So3Result(
         out_dir=out_dir, tables=tables, files=[out_dir / f.relative_to(tmp) for f in files]
     )
+
+
+def _water_note(
+    land_cover: str | Path | None, water_mask: str | Path | None, water_codes: tuple[int, ...]
+) -> str:
+    parts = []
+    if land_cover:
+        parts.append(f"land cover classes {list(water_codes)} of {Path(land_cover).name}")
+    if water_mask:
+        parts.append(f"non-zero cells of {Path(water_mask).name}")
+    return (
+        "excluded: " + " and ".join(parts)
+        if parts
+        else "none given: every cell counted as land (pass land_cover or water_mask)"
+    )
+
+
+def _write_maps(
+    worst: xr.DataArray, water: xr.DataArray | None, pop: xr.DataArray, folder: Path, *, scheme: str
+) -> list[Path]:
+    """One COG per period of the most severe class (water = no data), and the water mask."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = {
+        int(r.code): str(r.name)
+        for r in drought_class_table(scheme).itertuples()  # type: ignore[arg-type]
+    }
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    files = []
+    for i, period in enumerate(worst["period"].values):
+        m = worst.isel(period=i, drop=True)
+        if water is not None:
+            m = m.where(~water, NODATA)
+        m = m.astype(np.int16).rio.write_crs(pop.rio.crs)
+        start, end = int(worst["period_start"][i]), int(worst["period_end"][i])
+        n_years = int(worst["n_years"][i])
+        tags = {
+            "period": str(period),
+            "first_year": start,
+            "last_year": end,
+            "n_years": n_years,
+            "scheme": scheme,
+            "rule": "most severe class of the period = class of the lowest December SPI-12 "
+            "of its years (PRAIS 4 SO3-1 maps)",
+            "history": f"{stamp} landwatch {landwatch.__version__} drought so3",
+        }
+        m.attrs = {"long_name": f"most severe drought hazard class {period}", "units": "1"}
+        files.append(
+            rio_io.write_cog(
+                m, folder / f"most_severe_{period}.tif", nodata=NODATA, class_names=names, tags=tags
+            )
+        )
+    if water is not None:
+        wm = water.astype(np.uint8).rio.write_crs(pop.rio.crs)
+        wm.attrs = {"long_name": "water mask (1 = water, left out of SO3 areas)", "units": "1"}
+        files.append(
+            rio_io.write_cog(
+                wm,
+                folder / "water_mask.tif",
+                nodata=255,
+                class_names={0: "Land", 1: "Water"},
+                tags={"history": f"{stamp} landwatch {landwatch.__version__} drought so3"},
+            )
+        )
+    return files

@@ -3,10 +3,17 @@ r"""UNCCD Strategic Objective 3 (drought): hazard, exposure and vulnerability.
 * **SO3-1 hazard** -- :func:`december_spi` picks the December SPI-12 of each year,
   :func:`drought_hazard_class` maps it to five classes (edges 0 / -1 / -1.5 / -2) with
   the boundary rules of PRAIS 4 or of Trends.Earth, :func:`hazard_table` gives the
-  area and per cent of land per class, year and zone.
-* **SO3-2 exposure** -- :func:`exposure_table`: people per class, year, zone and sex.
+  area and per cent of land per class, year and zone (and under drought of any class),
+  :func:`land_area_table` the territory / water / land split, and
+  :func:`water_mask_from_land_cover` the water cells to leave out.
+* **Maps per period** -- :func:`most_severe_drought_class`: the most severe class of
+  each cell in each 4-year period, with :func:`most_severe_hazard_table` and
+  :func:`most_severe_exposure_table`.
+* **SO3-2 exposure** -- :func:`exposure_table`: people per class, year, zone and sex;
+  :func:`drought_totals_table` keeps the "any drought" totals.
 * **SO3-3 vulnerability** -- :func:`drought_vulnerability_index` (min-max normalised
-  factors, component means, DVI = mean of components) and :func:`vulnerability_table`.
+  factors, component means or DEA scores (:func:`data_envelopment_scores`), DVI =
+  mean of components) and :func:`vulnerability_table`.
 * :func:`so3_period_summary` compares reporting periods with the 2000-2015 baseline.
 
 The class edges are data (``landwatch/data/so3_drought_classes.csv``). Class rasters
@@ -36,18 +43,26 @@ import xarray as xr
 
 from landwatch.errors import InputError, UnitsError
 from landwatch.indices.land.area import area_by_class, crosstab_area
-from landwatch.indices.land.codes import NODATA
+from landwatch.indices.land.codes import LC_WATER, NODATA
 
 __all__ = [
+    "PRAIS_MAP_PERIODS",
     "DroughtScheme",
+    "data_envelopment_scores",
     "december_spi",
     "drought_class_table",
     "drought_hazard_class",
+    "drought_totals_table",
     "drought_vulnerability_index",
     "exposure_table",
     "hazard_table",
+    "land_area_table",
+    "most_severe_drought_class",
+    "most_severe_exposure_table",
+    "most_severe_hazard_table",
     "so3_period_summary",
     "vulnerability_table",
+    "water_mask_from_land_cover",
 ]
 
 DroughtScheme = Literal["prais", "trends_earth"]
@@ -125,6 +140,12 @@ def _class_names() -> dict[int, str]:
     out = dict(sorted(out.items()))
     out[NODATA] = next(r["name"] for r in _class_rows() if r["scheme"] == "nodata")
     return out
+
+
+def _drought_codes() -> list[int]:
+    """Codes of the drought classes (mild to extreme): every class but non-drought and
+    no data."""
+    return [c for c in _class_names() if c not in (0, NODATA)]
 
 
 def _check_scheme(scheme: str) -> None:
@@ -390,8 +411,10 @@ def _long_rows(
     all_total = sum(float(v) for k, v in totals.items() if (k != 0 or not ids))
     zones.append((pd.NA, ALL_ZONES, all_row, all_total))
     out = []
+    drought_codes = _drought_codes()
     for zid, zname, row, total in zones:
         ok = bool(abs(float(row.sum()) - total) <= _RTOL * max(abs(total), 1e-300))
+        drought = float(sum(float(row[c]) for c in drought_codes))
         for code, cname in names.items():
             v = float(row[code])
             out.append(
@@ -404,6 +427,8 @@ def _long_rows(
                     value: v,
                     "percent": 100.0 * v / total if total > 0 else np.nan,
                     total_col: total,
+                    f"drought_{value}": drought,
+                    "drought_percent": 100.0 * drought / total if total > 0 else np.nan,
                     "check": ok,
                 }
             )
@@ -448,9 +473,12 @@ def hazard_table(
         One row per year x zone (each zone, then ``"ALL"`` = all cells with zone id > 0)
         x class (0-4 and -32768 "No data"): ``year, zone_id (Int64, <NA> for ALL), zone,
         class_code, class_name, area_km2, percent`` (of the zone's land area),
-        ``land_area_km2`` and ``check`` -- True when the classes plus no data add up to
-        the land area, computed independently from ``area_km2``, ``zones`` and
-        ``water_mask``, within 1e-9 relative.
+        ``land_area_km2``, ``drought_area_km2`` and ``drought_percent`` (land under
+        drought of any class, mild + moderate + severe + extreme, the same on every
+        class row of a year and zone: PRAIS SO3-1.T2) and ``check`` -- True when the
+        classes plus no data add up to the land area, computed independently from
+        ``area_km2``, ``zones`` and ``water_mask``, within 1e-9 relative.
+        :func:`drought_totals_table` keeps one row per year and zone.
 
     Raises
     ------
@@ -513,14 +541,17 @@ def exposure_table(
     -------
     pandas.DataFrame
         ``year, sex, zone_id, zone, class_code, class_name, population, percent``
-        (of the zone's population of that sex), ``zone_population`` and ``check``
-        (classes plus no data add up to ``zone_population`` within 1e-9 relative).
+        (of the zone's population of that sex), ``zone_population``,
+        ``drought_population`` and ``drought_percent`` (people exposed to drought of
+        any class, mild to extreme, repeated on each class row: the "total exposed" of
+        PRAIS SO3-2.T1) and ``check`` (classes plus no data add up to
+        ``zone_population`` within 1e-9 relative).
 
     Notes
     -----
-    The denominator is the gridded population of the zone; PRAIS uses the CP-1.T2
-    national totals (by sex), so per cents differ where the grids and the national
-    statistics disagree. Triggers computation for dask input.
+    The denominator is the gridded population of the zone (water cells excluded);
+    PRAIS uses the CP-1.T2 national totals (by sex), so per cents differ where the
+    grids and the national statistics disagree. Triggers computation for dask input.
     """
     slices = _year_slices(classes)
     like = slices[0][1]
@@ -558,9 +589,597 @@ def exposure_table(
     return df[["year", "sex", *[c for c in df.columns if c not in ("year", "sex")]]]
 
 
+def drought_totals_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per year (or period), sex and zone: the area or people under drought of
+    any class (PRAIS SO3-1.T2 and the "total exposed" of SO3-2.T1).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`hazard_table`, :func:`exposure_table`,
+        :func:`most_severe_hazard_table` or :func:`most_severe_exposure_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The key columns (``year`` or ``period, start, end, n_years``; ``sex`` for
+        population; ``zone_id, zone``) and ``drought_area_km2`` (or
+        ``drought_population``), ``drought_percent`` and the denominator
+        (``land_area_km2`` or ``zone_population``).
+    """
+    if "drought_area_km2" in table.columns:
+        cols = ["drought_area_km2", "drought_percent", "land_area_km2"]
+    elif "drought_population" in table.columns:
+        cols = ["drought_population", "drought_percent", "zone_population"]
+    else:
+        raise InputError(
+            "table has neither drought_area_km2 nor drought_population; expected the output "
+            "of hazard_table or exposure_table."
+        )
+    keys = [
+        c
+        for c in ("period", "start", "end", "n_years", "year", "sex", "zone_id", "zone")
+        if c in table.columns
+    ]
+    out = table.drop_duplicates([k for k in keys if k != "zone_id"])
+    return out[[*keys, *cols]].reset_index(drop=True)
+
+
+def water_mask_from_land_cover(
+    land_cover: xr.DataArray, water_codes: Sequence[int] = (LC_WATER,)
+) -> xr.DataArray:
+    """Water cells of a land cover map (True = water), to leave out of SO3 areas.
+
+    Parameters
+    ----------
+    land_cover : xarray.DataArray
+        Integer land cover classes; the UNCCD 7-class legend by default
+        (:data:`~landwatch.indices.land.codes.LC_CLASSES`, 7 = water body). No data is
+        not water.
+    water_codes : sequence of int
+        Classes that are water (default ``(7,)``; e.g. ``(210,)`` for ESA CCI).
+
+    Returns
+    -------
+    xarray.DataArray
+        bool, same dims and chunks as ``land_cover``.
+
+    References
+    ----------
+    Trends.Earth masks water (ESA CCI class 210) out of the SO3 summary; UNCCD
+    PRAIS 4 CP-1.T1 separates land from water bodies, and SO3-1 percentages are of land.
+    """
+    if land_cover.dtype.kind == "f":
+        land_cover = land_cover.fillna(NODATA)
+    codes = [int(c) for c in water_codes]
+    if not codes:
+        raise InputError("water_codes is empty; expected at least one class, e.g. (7,).")
+    return land_cover.isin(codes).rename("water")
+
+
+def land_area_table(
+    like: xr.DataArray,
+    area_km2: xr.DataArray | np.ndarray | float,
+    zones: xr.DataArray | None = None,
+    zone_names: Mapping[int, str] | None = None,
+    water_mask: xr.DataArray | np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Territory, water and land area per zone (the CP-1.T1 split of PRAIS 4).
+
+    Parameters
+    ----------
+    like : xarray.DataArray
+        A ``(y, x)`` layer of the grid (e.g. one year of the class map).
+    area_km2, zones, zone_names, water_mask :
+        As in :func:`hazard_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zone_id, zone, territory_km2, water_km2, land_km2, check``; ``check`` is True
+        when land + water = territory within 1e-9 relative (the three are summed
+        independently). ``land_km2`` is the denominator of the SO3-1 percentages.
+    """
+    if "year" in like.dims:
+        like = like.isel(year=0, drop=True)
+    z = _zone_layer(zones, like)
+    w = _weights(area_km2, like, "area_km2")
+    territory = area_by_class(z, w)
+    if water_mask is None:
+        land, water = dict(territory), {k: 0.0 for k in territory}
+    else:
+        wm = water_mask if isinstance(water_mask, xr.DataArray) else np.asarray(water_mask)
+        land = area_by_class(z, w, mask=wm)
+        water = area_by_class(z, w, mask=~wm.astype(bool))
+    ids = _zone_ids(list(territory), zones, zone_names)
+    rows: list[dict[str, Any]] = []
+    sel = list(ids.items()) if ids else []
+    for zid, name in [*sel, (None, ALL_ZONES)]:
+        if zid is None:
+            keep = [k for k in territory if (k != 0 or not ids) and k != NODATA]
+            t, wa, la = (sum(float(d.get(k, 0.0)) for k in keep) for d in (territory, water, land))
+        else:
+            t, wa, la = (float(d.get(zid, 0.0)) for d in (territory, water, land))
+        ok = bool(abs(la + wa - t) <= _RTOL * max(abs(t), 1e-300))
+        rows.append(
+            {
+                "zone_id": pd.NA if zid is None else zid,
+                "zone": name,
+                "territory_km2": t,
+                "water_km2": wa,
+                "land_km2": la,
+                "check": ok,
+            }
+        )
+    df = pd.DataFrame(rows)
+    df["zone_id"] = df["zone_id"].astype("Int64")
+    return df
+
+
+# --------------------------------------------------------------------------------------
+# most severe class of a period (SO3-1 / SO3-2 maps)
+# --------------------------------------------------------------------------------------
+
+#: The 4-year periods of the SO3-1 maps in the 2026 PRAIS cycle (PRAIS 4 SO3-1 text).
+PRAIS_MAP_PERIODS: dict[str, tuple[int, int]] = {
+    f"{a}-{a + 3}": (a, a + 3) for a in range(2000, 2024, 4)
+}
+
+
+def most_severe_drought_class(
+    classes: xr.DataArray, periods: Mapping[str, tuple[int, int]] | None = None
+) -> xr.DataArray:
+    """Most severe drought hazard class each cell reaches in each period (SO3-1 maps).
+
+    Parameters
+    ----------
+    classes : xarray.DataArray
+        ``(year, y, x)`` int16 classes from :func:`drought_hazard_class` (of the
+        December SPI-12), numpy or dask backed.
+    periods : mapping of str to (int, int), optional
+        Period name -> first and last year, inclusive. Default
+        :data:`PRAIS_MAP_PERIODS`: 2000-2003, 2004-2007, 2008-2011, 2012-2015 (the
+        baseline) and 2016-2019, 2020-2023 (the reporting period). Periods may overlap
+        (e.g. add ``{"baseline": (2000, 2015)}``).
+
+    Returns
+    -------
+    xarray.DataArray
+        int16 ``(period, y, x)``, with coordinates ``period_start``, ``period_end``
+        and ``n_years`` (years of the period present in ``classes``) on ``period``;
+        codes 0-4, ``-32768`` where no year of the period has a class. A period none of
+        whose years is in ``classes`` is left out; the CF flag attributes of
+        ``classes`` are kept.
+
+    Raises
+    ------
+    InputError
+        ``classes`` without a ``year`` dimension, a reversed period, or no period with
+        any year of ``classes``.
+
+    Notes
+    -----
+    The class codes rise with severity and the class of an SPI value falls as the SPI
+    falls, so the most severe class of the years is the maximum code, and equals the
+    class of the lowest December SPI-12 of the period -- the way Trends.Earth computes
+    these maps (minimum SPI of the period). Years without data (no-data code) are
+    skipped; a missing year is not regrouped into a neighbouring period (PRAIS asks to
+    regroup available years "as close as possible" to the periods: pass your own
+    ``periods`` for that), and ``n_years`` says how many years each map covers.
+
+    References
+    ----------
+    UNCCD PRAIS 4 Reporting Manual (2026 cycle), SO3-1: "maps of the highest drought
+    intensity per 4-year period" (2000-2003, ..., 2020-2023) and SO3-2: population
+    exposed to the highest class per period. UNCCD (2021) GPG SO3.
+    """
+    if "year" not in classes.dims:
+        raise InputError(
+            f"classes has dims {classes.dims}; expected (year, y, x). Use "
+            "drought_hazard_class(december_spi(spi12))."
+        )
+    periods = dict(PRAIS_MAP_PERIODS if periods is None else periods)
+    years = [int(y) for y in classes["year"].values]
+    maps, names, starts, ends, counts = [], [], [], [], []
+    for name, (a, b) in periods.items():
+        if a > b:
+            raise InputError(
+                f"period {name!r} is ({a}, {b}); expected (first, last) with first <= last."
+            )
+        sel = [y for y in years if a <= y <= b]
+        if not sel:
+            continue
+        c = classes.sel(year=sel)
+        worst = xr.where(c != NODATA, c, -1).max("year")
+        maps.append(xr.where(worst >= 0, worst, NODATA).astype(np.int16))
+        names.append(str(name))
+        starts.append(int(a))
+        ends.append(int(b))
+        counts.append(len(sel))
+    if not maps:
+        raise InputError(
+            f"no period has a year of classes ({years[0] if years else '-'}-"
+            f"{years[-1] if years else '-'}); periods are {periods}. Pass periods within "
+            "the years of the SPI series."
+        )
+    out = xr.concat(maps, dim="period").assign_coords(
+        period=names,
+        period_start=("period", starts),
+        period_end=("period", ends),
+        n_years=("period", counts),
+    )
+    attrs = {k: v for k, v in classes.attrs.items() if k in ("flag_values", "flag_meanings")}
+    out.attrs = attrs | {
+        "long_name": "most severe drought hazard class of the period",
+        "units": "1",
+        "nodata": NODATA,
+        "cell_methods": "year: maximum (most severe class = class of the lowest SPI)",
+    }
+    if "scheme" in classes.attrs:
+        out.attrs["scheme"] = classes.attrs["scheme"]
+    return out.rename("most_severe_drought_class")
+
+
+def _period_as_year(most_severe: xr.DataArray) -> xr.DataArray:
+    if "period" not in most_severe.dims:
+        raise InputError(
+            f"most_severe has dims {most_severe.dims}; expected (period, y, x) from "
+            "most_severe_drought_class."
+        )
+    n = most_severe.sizes["period"]
+    out = most_severe.rename(period="year")
+    out = out.drop_vars([c for c in ("period_start", "period_end", "n_years") if c in out.coords])
+    return out.assign_coords(year=np.arange(n))
+
+
+def _year_to_period(df: pd.DataFrame, most_severe: xr.DataArray) -> pd.DataFrame:
+    info = pd.DataFrame(
+        {
+            "year": np.arange(most_severe.sizes["period"]),
+            "period": [str(p) for p in most_severe["period"].values],
+            "start": most_severe["period_start"].values.astype(int)
+            if "period_start" in most_severe.coords
+            else pd.NA,
+            "end": most_severe["period_end"].values.astype(int)
+            if "period_end" in most_severe.coords
+            else pd.NA,
+            "n_years": most_severe["n_years"].values.astype(int)
+            if "n_years" in most_severe.coords
+            else pd.NA,
+        }
+    )
+    out = df.merge(info, on="year", how="left", sort=False)
+    front = ["period", "start", "end", "n_years"]
+    return out[[*front, *[c for c in df.columns if c != "year"]]]
+
+
+def most_severe_hazard_table(
+    most_severe: xr.DataArray,
+    area_km2: xr.DataArray | np.ndarray | float,
+    zones: xr.DataArray | None = None,
+    zone_names: Mapping[int, str] | None = None,
+    water_mask: xr.DataArray | np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Land area per most-severe drought class, period and zone.
+
+    Parameters
+    ----------
+    most_severe : xarray.DataArray
+        ``(period, y, x)`` from :func:`most_severe_drought_class`.
+    area_km2, zones, zone_names, water_mask :
+        As in :func:`hazard_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`hazard_table` with ``year`` replaced by ``period, start,
+        end, n_years``: area and per cent of land whose most severe class over the
+        period is each class, and ``drought_area_km2`` / ``drought_percent`` (land in
+        drought of any class in at least one year of the period).
+    """
+    df = hazard_table(_period_as_year(most_severe), area_km2, zones, zone_names, water_mask)
+    return _year_to_period(df, most_severe)
+
+
+def most_severe_exposure_table(
+    most_severe: xr.DataArray,
+    population: xr.DataArray,
+    *,
+    zones: xr.DataArray | None = None,
+    zone_names: Mapping[int, str] | None = None,
+    population_female: xr.DataArray | None = None,
+    population_male: xr.DataArray | None = None,
+    water_mask: xr.DataArray | np.ndarray | None = None,
+) -> pd.DataFrame:
+    """People per most-severe drought class, period, zone and sex (PRAIS SO3-2 maps).
+
+    Parameters
+    ----------
+    most_severe : xarray.DataArray
+        ``(period, y, x)`` from :func:`most_severe_drought_class`.
+    population, population_female, population_male : xarray.DataArray
+        ``(y, x)`` people per cell on the class grid (one map for every period).
+    zones, zone_names, water_mask :
+        As in :func:`hazard_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`exposure_table` with ``year`` replaced by ``period, start,
+        end, n_years``.
+    """
+    for what, pop in (("population", population), ("population_female", population_female)):
+        if pop is not None and "year" in pop.dims:
+            raise InputError(
+                f"{what} has a year dimension; expected one (y, x) map for the periods. "
+                "Pick the population of the period's last year."
+            )
+    if population_male is not None and "year" in population_male.dims:
+        raise InputError(
+            "population_male has a year dimension; expected one (y, x) map for the periods."
+        )
+    df = exposure_table(
+        _period_as_year(most_severe),
+        population,
+        zones=zones,
+        zone_names=zone_names,
+        population_female=population_female,
+        population_male=population_male,
+        water_mask=water_mask,
+    )
+    out = _year_to_period(df, most_severe)
+    front = ["period", "start", "end", "n_years", "sex"]
+    return out[[*front, *[c for c in out.columns if c not in front]]]
+
+
 # --------------------------------------------------------------------------------------
 # SO3-3 vulnerability
 # --------------------------------------------------------------------------------------
+
+
+def _pareto_maximal(u: np.ndarray, block: int = 1024) -> np.ndarray:
+    """Rows of ``u`` (unique, non-negative) that no other row dominates (>= everywhere).
+
+    A dominated row's DEA constraint is implied by its dominator's (weights are >= 0),
+    so only these rows are needed as constraints.
+    """
+    order = np.argsort(-u.sum(axis=1), kind="stable")
+    srt = u[order]
+    keep = np.empty((0, u.shape[1]))
+    for start in range(0, srt.shape[0], block):
+        blk = srt[start : start + block]
+        if keep.shape[0]:
+            # a dominator has a sum >= the row's, so it is already kept or in this block
+            dom = np.zeros(blk.shape[0], dtype=bool)
+            for k0 in range(0, keep.shape[0], block):
+                kb = keep[k0 : k0 + block]
+                dom |= np.any(np.all(kb[None, :, :] >= blk[:, None, :], axis=2), axis=1)
+            blk = blk[~dom]
+        pair = np.asarray(np.all(blk[None, :, :] >= blk[:, None, :], axis=2))
+        np.fill_diagonal(pair, False)
+        keep = np.vstack([keep, blk[~np.any(pair, axis=1)]])
+    return keep[keep.max(axis=1) > 0] if keep.size else keep
+
+
+def _bod_linprog(y: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Optimal weights of the units ``y`` (rows), one block-diagonal programme."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    b, m = y.shape[0], ref.shape[0]
+    res = linprog(
+        -y.ravel(),
+        A_ub=sparse.kron(sparse.identity(b, format="csr"), sparse.csr_matrix(ref)),
+        b_ub=np.ones(b * m),
+        bounds=(0, None),
+        method="highs",
+    )
+    if res.status != 0:  # feasible (w = 0) and bounded by construction: a solver failure
+        raise RuntimeError(f"DEA linear programme failed: {res.message}")
+    return np.asarray(res.x).reshape(b, -1)
+
+
+def _bod_programmes(
+    u: np.ndarray, ref: np.ndarray, batch: int, tol: float = 1e-9, chunk: int = 1 << 16
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and weights of every row of ``u`` against the constraints ``ref``.
+
+    Every optimum is a vertex of the weight polytope ``{w >= 0: ref @ w <= 1}``, and few
+    vertices serve many units. So: solve the programmes of a batch of units, keep their
+    optimal vertices, give every other unit its best known vertex, and accept it when
+    the KKT conditions prove it optimal (the unit's indicator vector is a non-negative
+    combination of the constraint normals active at the vertex); units left unproven
+    go to the next batch. Exact up to the solver tolerance; typically a few hundred
+    programmes for any number of units; memory O(units).
+    """
+    n, k = u.shape
+    g = np.vstack([ref, -np.eye(k)])  # constraints g @ w <= h
+    h = np.concatenate([np.ones(ref.shape[0]), np.zeros(k)])
+    scores, weights = np.zeros(n), np.zeros((n, k))
+    todo = np.ones(n, dtype=bool)
+    best_val = np.full(n, -np.inf)
+    best = np.full(n, -1)
+    stale = np.zeros(n, dtype=bool)  # best vertex known not to be provably optimal
+    verts = np.empty((0, k))
+    dual_maps: list[np.ndarray | None] = []  # per vertex: inv(active normals), if simple
+
+    def add_vertices(w: np.ndarray) -> None:
+        nonlocal verts
+        new = np.unique(np.round(w, 12), axis=0)
+        for v in new:
+            active = np.abs(g @ v - h) <= 10 * tol + 1e-7 * np.abs(h)
+            a = g[active]
+            simple = a.shape[0] == k and abs(np.linalg.det(a)) > 1e-12
+            dual_maps.append(np.linalg.inv(a) if simple else None)
+        first = verts.shape[0]
+        verts = np.vstack([verts, new])
+        rest = np.flatnonzero(todo)
+        for c0 in range(0, rest.size, chunk):  # units whose best vertex improves
+            idx = rest[c0 : c0 + chunk]
+            vals = u[idx] @ new.T
+            j = vals.argmax(axis=1)
+            v = vals[np.arange(idx.size), j]
+            up = v > best_val[idx]
+            best_val[idx[up]] = v[up]
+            best[idx[up]] = first + j[up]
+            stale[idx[up]] = False
+
+    # the frontier rows span the vertices: start with their programmes
+    add_vertices(_bod_linprog(ref[:batch], ref))
+    while True:
+        cand = np.flatnonzero(todo & ~stale & (best >= 0))
+        for j in np.unique(best[cand]):
+            sel = cand[best[cand] == j]
+            dmap = dual_maps[j]
+            if dmap is None:
+                stale[sel] = True
+                continue
+            lam = u[sel] @ dmap  # multipliers of the active constraints
+            ok = (lam >= -tol * np.abs(u[sel]).max(axis=1, keepdims=True)).all(axis=1)
+            scores[sel[ok]] = best_val[sel[ok]]
+            weights[sel[ok]] = verts[j]
+            todo[sel[ok]] = False
+            stale[sel[~ok]] = True
+        rest = np.flatnonzero(todo)
+        if not rest.size:
+            return scores, weights
+        # spread the next batch over the remaining units (rows are sorted, neighbours alike)
+        pending = rest[np.unique(np.linspace(0, rest.size - 1, min(batch, rest.size)).astype(int))]
+        w = _bod_linprog(u[pending], ref)
+        scores[pending] = (u[pending] * w).sum(axis=1)
+        weights[pending] = w
+        todo[pending] = False
+        add_vertices(w)
+
+
+def data_envelopment_scores(
+    values: np.ndarray, *, batch: int = 32
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Benefit-of-the-doubt Data Envelopment Analysis scores and weights of a set of units.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        ``(n_units, n_indicators)``, non-negative, larger = more of what is measured
+        (e.g. min-max normalised vulnerability factors). A row with any NaN is not a
+        unit: its score and weights are NaN and it constrains nobody.
+    batch : int
+        Units solved together as one block-diagonal linear programme (the blocks are
+        independent, so the optimum of the sum is the optimum of each). Speed only.
+
+    Returns
+    -------
+    scores : numpy.ndarray
+        ``(n_units,)`` in [0, 1].
+    weights : numpy.ndarray
+        ``(n_units, n_indicators)`` optimal weights :math:`w_o` (one optimum when there
+        are several; 0 for an indicator that is 0 for every unit).
+
+    Raises
+    ------
+    InputError
+        Not 2-D, or negative values.
+
+    Notes
+    -----
+    For each unit :math:`o` with indicators :math:`y_{io}`, the linear programme
+    (Melyn and Moesen 1991; Cherchye et al. 2007; OECD/JRC 2008 Handbook, sec. 6.1.4)
+
+    .. math::
+
+        C_o = \max_{w} \sum_i w_i y_{io} \quad \text{s.t.} \quad
+        \sum_i w_i y_{ij} \le 1 \;\; \forall j, \qquad w_i \ge 0,
+
+    is the input-oriented, constant-returns DEA (CCR) model with the indicators as
+    outputs and one unit input per unit: every unit gets the weights most favourable
+    to it, under the condition that no unit scores above 1 with those weights.
+    :math:`C_o = 1` for units on the (convex) frontier, :math:`0 \le C_o \le 1`.
+    Scaling an indicator by :math:`c > 0` scales its optimal weight by :math:`1/c`
+    and leaves every score unchanged; a unit that is 0 everywhere scores 0.
+
+    Solved with :func:`scipy.optimize.linprog` (HiGHS). Ties: identical rows are solved
+    once; when several weight vectors are optimal the score is unique, the weights
+    returned are one optimal vertex. Only the rows on the Pareto frontier enter as
+    constraints (a dominated row's constraint is implied), and indicators that are 0
+    for every unit are left out (weight 0). Optimal weights are vertices of the weight
+    polytope and few vertices serve many units: a unit whose best already-found vertex
+    is proven optimal by the KKT conditions takes it without a programme of its own
+    (same result, a few hundred programmes instead of one per unit). With one
+    indicator the programme has the closed form :math:`C_o = y_o / \max_j y_j`,
+    which is used.
+
+    References
+    ----------
+    Carrao H., Naumann G., Barbosa P. (2016) Mapping global patterns of drought risk:
+    an empirical framework based on sub-national estimates of hazard, exposure and
+    vulnerability. Global Environmental Change 39, 108-124,
+    doi:10.1016/j.gloenvcha.2016.04.012. Cherchye L., Moesen W., Rogge N., Van
+    Puyenbroeck T. (2007) An introduction to 'benefit of the doubt' composite
+    indicators. Social Indicators Research 82, 111-145. OECD/JRC (2008) Handbook on
+    constructing composite indicators.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 2:
+        raise InputError(
+            f"values has shape {x.shape}; expected (n_units, n_indicators). Stack the "
+            "indicators as columns."
+        )
+    n, k = x.shape
+    scores = np.full(n, np.nan)
+    weights = np.full((n, k), np.nan)
+    ok = np.isfinite(x).all(axis=1)
+    xv = x[ok]
+    if xv.size and float(xv.min()) < 0:
+        raise InputError(
+            f"values has negative entries (min {float(xv.min()):.4g}); DEA needs "
+            "non-negative indicators. Min-max normalise them first."
+        )
+    if not xv.shape[0]:
+        return scores, weights
+    uniq, inv = np.unique(xv, axis=0, return_inverse=True)
+    inv = np.asarray(inv).reshape(-1)
+    active = uniq.max(axis=0) > 0
+    s_u = np.zeros(uniq.shape[0])
+    w_u = np.zeros(uniq.shape)
+    u = uniq[:, active]
+    if u.shape[1] == 1:
+        top = float(u.max())
+        s_u = u[:, 0] / top
+        w_u[:, active] = 1.0 / top
+    elif u.shape[1] > 1:
+        ref = _pareto_maximal(u)
+        if ref.shape[0] > 4 * batch:
+            # a frontier row inside the convex hull (score < 1) has an implied constraint
+            ref_scores, _ = _bod_programmes(ref, ref, batch)
+            ref = ref[ref_scores >= 1.0 - 1e-7]
+        s_u, w = _bod_programmes(u, ref, batch)
+        w_u[:, active] = w
+    scores[ok] = np.clip(s_u, 0.0, 1.0)[inv]
+    weights[ok] = w_u[inv]
+    return scores, weights
+
+
+def _dea_block(*arrays: np.ndarray) -> np.ndarray:
+    shape = np.shape(arrays[0])
+    stack = np.stack([np.asarray(a, dtype=np.float64).ravel() for a in arrays], axis=1)
+    return data_envelopment_scores(stack)[0].reshape(shape)
+
+
+def _dea_component(factors: list[xr.DataArray]) -> xr.DataArray:
+    """DEA score of every element of broadcast ``factors``: all elements are the units."""
+    fs = xr.broadcast(*factors)
+    like = fs[0]
+    if any(f.chunks is not None for f in fs):
+        import dask
+        import dask.array as dsa
+
+        arrays = [dsa.asarray(f.data) for f in fs]
+        lazy = dask.delayed(_dea_block)(*arrays)
+        data = dsa.from_delayed(lazy, shape=like.shape, dtype=np.float64)
+        data = data.rechunk(arrays[0].chunks)
+    else:
+        data = _dea_block(*[f.values for f in fs])
+    return like.copy(data=data)
 
 
 def drought_vulnerability_index(
@@ -568,7 +1187,7 @@ def drought_vulnerability_index(
     *,
     groups: Mapping[str, Sequence[str]],
     directions: Mapping[str, int],
-    weights: Mapping[str, float] | None = None,
+    weights: Mapping[str, float] | Literal["dea"] | None = None,
     method: Literal["minmax"] = "minmax",
 ) -> xr.Dataset:
     r"""Drought Vulnerability Index from social, economic and infrastructural factors (SO3-3).
@@ -585,8 +1204,12 @@ def drought_vulnerability_index(
     directions : mapping of str to int
         Factor -> +1 (higher value = more vulnerable, e.g. poverty) or -1 (higher = less
         vulnerable, e.g. literacy, GDP, irrigation, water access).
-    weights : mapping of str to float, optional
-        Positive weights of factors within their component (default 1 each).
+    weights : mapping of str to float, or "dea", optional
+        Positive weights of factors within their component (default 1 each: the
+        component is the mean of its factors, as the UNCCD GPG asks), or ``"dea"``:
+        weights from Data Envelopment Analysis, chosen for every unit (cell, admin unit,
+        year) separately, as in the JRC global DVI -- see Notes and
+        :func:`data_envelopment_scores`.
     method : {"minmax"}
         Normalisation; only min-max is implemented.
 
@@ -617,10 +1240,21 @@ def drought_vulnerability_index(
     NaN where any component is NaN (no re-weighting over the factors present, so
     values stay comparable across cells and years).
 
-    The JRC global DVI (Carrao et al. 2016), the PRAIS/Trends.Earth default layer, is
-    recalled to combine factors with weights from Data Envelopment Analysis; that is
-    not described in our reference notes and not implemented here -- use explicit
-    ``weights`` to approximate another weighting.
+    ``weights="dea"`` (JRC global DVI, Carrao et al. 2016, the PRAIS/Trends.Earth
+    default layer): two steps. (1) Each component is the "benefit of the doubt" DEA
+    score of its normalised factors: for unit :math:`o` the weights :math:`w \ge 0`
+    that maximise :math:`C_o = \sum_i w_i f_{io}` subject to :math:`\sum_i w_i f_{ij}
+    \le 1` for every unit :math:`j` (all cells and years of the input together, the
+    set the min-max normalisation uses), i.e. the weights most favourable to a high
+    vulnerability of :math:`o`; :math:`C_o \in [0, 1]`, and units on the frontier
+    score one; (2) DVI = arithmetic mean of the components, as with explicit weights
+    (Carrao et al. 2016: vulnerability is "the arithmetic composite of high level
+    factors of social, economic and infrastructural indicators"). A component with one
+    factor scores :math:`f / \max f` = ``f`` (the min-max maximum is 1). Ties, factors
+    that are 0 everywhere and the solver: see :func:`data_envelopment_scores`. NaN
+    rule as above (a unit with a NaN factor is no unit of the programme and scores
+    NaN). For dask input the DEA step runs lazily as one task over the whole array
+    (every unit is a constraint of every other).
 
     A constant factor has no min-max range: numpy input raises InputError; for dask
     input (checked lazily) its normalised values and the dependent scores are NaN.
@@ -634,7 +1268,13 @@ def drought_vulnerability_index(
     """
     if method != "minmax":
         raise InputError(f"method is {method!r}; expected 'minmax' (the only one implemented).")
-    weights = dict(weights or {})
+    use_dea = isinstance(weights, str)
+    if use_dea and weights != "dea":
+        raise InputError(
+            f"weights is {weights!r}; expected a mapping of factor -> weight, or 'dea' for "
+            "Data Envelopment Analysis weights."
+        )
+    weights = {} if use_dea else dict(weights or {})  # type: ignore[arg-type]
     grouped = [n for names in groups.values() for n in names]
     dup = sorted({n for n in grouped if grouped.count(n) > 1})
     unknown = sorted(set(grouped) - set(indicators))
@@ -684,20 +1324,29 @@ def drought_vulnerability_index(
 
     comps: list[xr.DataArray] = []
     for g, members in groups.items():
-        ws = [float(weights.get(n, 1.0)) for n in members]
-        total = sum(ws)
-        score = sum(
-            (out[f"{n}_normalised"] * (w / total) for n, w in zip(members, ws, strict=True)),
-            start=xr.zeros_like(out[f"{members[0]}_normalised"]),
-        )
+        if use_dea:
+            score = _dea_component([out[f"{n}_normalised"] for n in members])
+        else:
+            ws = [float(weights.get(n, 1.0)) for n in members]
+            total = sum(ws)
+            score = sum(
+                (out[f"{n}_normalised"] * (w / total) for n, w in zip(members, ws, strict=True)),
+                start=xr.zeros_like(out[f"{members[0]}_normalised"]),
+            )
         score.attrs = {"long_name": f"{g} vulnerability component", "units": "1"}
         out[g] = score.rename(g)
         comps.append(score)
     dvi = sum(comps[1:], start=comps[0]) / len(comps)
+    how = (
+        "DEA (benefit of the doubt) score of the min-max factors"
+        if use_dea
+        else "weighted mean of min-max factors"
+    )
     dvi.attrs = {
         "long_name": "drought vulnerability index (SO3-3)",
         "units": "1",
-        "aggregation": "mean of components; component = weighted mean of min-max factors",
+        "aggregation": f"mean of components; component = {how}",
+        "weights": "dea" if use_dea else "explicit" if weights else "equal",
     }
     out["dvi"] = dvi.rename("dvi")
     return xr.Dataset(out)

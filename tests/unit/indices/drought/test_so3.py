@@ -9,14 +9,21 @@ import xarray as xr
 
 from landwatch.errors import InputError, UnitsError
 from landwatch.indices.drought.so3 import (
+    data_envelopment_scores,
     december_spi,
     drought_class_table,
     drought_hazard_class,
+    drought_totals_table,
     drought_vulnerability_index,
     exposure_table,
     hazard_table,
+    land_area_table,
+    most_severe_drought_class,
+    most_severe_exposure_table,
+    most_severe_hazard_table,
     so3_period_summary,
     vulnerability_table,
+    water_mask_from_land_cover,
 )
 from landwatch.indices.land.codes import NODATA
 
@@ -391,3 +398,283 @@ def test_so3_period_summary__from_hazard_table() -> None:
     assert sub["change_pp"].sum() == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(InputError, match="lacks columns"):
         so3_period_summary(df.drop(columns="percent"))
+
+
+# ------------------------------------------------------------------- drought totals
+
+
+def test_hazard_table__drought_columns_are_mild_to_extreme() -> None:
+    spi, zones, area, water = _grid()
+    df = hazard_table(drought_hazard_class(spi), area, zones, water_mask=water)
+    for _, g in df.groupby(["year", "zone"]):
+        drought = g[g["class_code"].between(1, 4)]
+        assert (g["drought_area_km2"] == g["drought_area_km2"].iloc[0]).all()
+        assert g["drought_area_km2"].iloc[0] == pytest.approx(drought["area_km2"].sum(), rel=1e-12)
+        assert g["drought_percent"].iloc[0] == pytest.approx(drought["percent"].sum(), rel=1e-12)
+        # non-drought and no data are not drought
+        rest = g[~g["class_code"].between(1, 4)]["area_km2"].sum()
+        assert g["drought_area_km2"].iloc[0] + rest == pytest.approx(g["land_area_km2"].iloc[0])
+    totals = drought_totals_table(df)
+    assert len(totals) == df.groupby(["year", "zone"]).ngroups
+    assert list(totals.columns) == [
+        "year",
+        "zone_id",
+        "zone",
+        "drought_area_km2",
+        "drought_percent",
+        "land_area_km2",
+    ]
+    with pytest.raises(InputError, match="neither drought_area_km2"):
+        drought_totals_table(df.drop(columns="drought_area_km2"))
+
+
+def test_exposure_table__drought_population_column() -> None:
+    spi, zones, _, water = _grid()
+    classes = drought_hazard_class(spi)
+    pop = xr.DataArray(
+        np.arange(zones.size, dtype=float).reshape(zones.shape),
+        dims=("y", "x"),
+        coords={"y": zones["y"], "x": zones["x"]},
+    )
+    df = exposure_table(classes, pop, zones=zones, water_mask=water)
+    for (year, zone), g in df.groupby(["year", "zone"]):
+        c = classes.sel(year=year).values
+        keep = ~water.values & (
+            (zones.values > 0) if zone == "ALL" else (zones.values == int(zone))
+        )
+        want = pop.values[keep & (c >= 1) & (c <= 4)].sum()
+        assert g["drought_population"].iloc[0] == pytest.approx(want, rel=1e-12)
+        assert g["drought_percent"].iloc[0] == pytest.approx(100 * want / pop.values[keep].sum())
+    totals = drought_totals_table(df)
+    assert {"sex", "drought_population", "zone_population"} <= set(totals.columns)
+    assert len(totals) == df.groupby(["year", "sex", "zone"]).ngroups
+
+
+# ------------------------------------------------------------------------ water
+
+
+def test_water_mask_from_land_cover__unccd_class_7_and_nodata() -> None:
+    lc = xr.DataArray(np.array([[1, 7, 3], [NODATA, 7, 6]], dtype=np.int16), dims=("y", "x"))
+    np.testing.assert_array_equal(
+        water_mask_from_land_cover(lc).values, [[False, True, False], [False, True, False]]
+    )
+    esa = xr.DataArray(np.array([[210.0, np.nan, 10.0]]), dims=("y", "x"))
+    np.testing.assert_array_equal(water_mask_from_land_cover(esa, (210,)).values, [[1, 0, 0]])
+    with pytest.raises(InputError, match="water_codes is empty"):
+        water_mask_from_land_cover(lc, ())
+
+
+def test_land_area_table__land_plus_water_is_territory_and_water_never_counted() -> None:
+    """Water cells carry area and people (planted) but appear in no class row; land +
+    water = territory, and the hazard denominator is the land area."""
+    spi, zones, area, water = _grid()
+    classes = drought_hazard_class(spi)
+    names = {1: "a", 2: "b", 3: "c"}
+    land = land_area_table(classes.isel(year=0), area, zones, names, water)
+    a2 = np.broadcast_to(area.values[:, None], zones.shape)
+    assert land["check"].all()
+    for _, r in land.iterrows():
+        keep = (zones.values > 0) if r["zone"] == "ALL" else (zones.values == r["zone_id"])
+        assert r["territory_km2"] == pytest.approx(a2[keep].sum(), rel=1e-12)
+        assert r["water_km2"] == pytest.approx(a2[keep & water.values].sum(), rel=1e-12, abs=0)
+        assert r["land_km2"] == pytest.approx(a2[keep & ~water.values].sum(), rel=1e-12)
+    haz = hazard_table(classes, area, zones, names, water_mask=water)
+    got = haz.groupby("zone")["land_area_km2"].first()
+    pd.testing.assert_series_equal(
+        got.sort_index(), land.set_index("zone")["land_km2"].sort_index(), check_names=False
+    )
+    # people only on water: none of them is counted anywhere
+    pop = xr.zeros_like(zones, dtype=float).where(~water, 1000.0)
+    exp = exposure_table(classes, pop, zones=zones, zone_names=names, water_mask=water)
+    assert exp["population"].sum() == 0.0 and exp["drought_population"].sum() == 0.0
+    no_water = land_area_table(classes.isel(year=0), area, zones, names)
+    assert (no_water["water_km2"] == 0).all() and no_water["check"].all()
+
+
+# ------------------------------------------------------------------- most severe
+
+
+def test_most_severe_drought_class__hand_example() -> None:
+    years = [2000, 2001, 2002, 2003, 2004, 2005]
+    c = np.array(
+        [
+            [0, 3, NODATA, 1, 0, 0],  # worst 3 in 2000-2003, 0 in 2004-2005
+            [NODATA, NODATA, NODATA, NODATA, 2, NODATA],  # nothing in the first period
+            [4, 0, 0, 0, 1, 4],
+        ],
+        dtype=np.int16,
+    ).T[:, :, None]
+    classes = xr.DataArray(c, dims=("year", "y", "x"), coords={"year": years})
+    got = most_severe_drought_class(
+        classes, {"p1": (2000, 2003), "p2": (2004, 2007), "none": (2010, 2013)}
+    )
+    assert list(got["period"].values) == ["p1", "p2"]  # a period without years is left out
+    assert list(got["n_years"].values) == [4, 2] and list(got["period_end"].values) == [2003, 2007]
+    np.testing.assert_array_equal(got.values[..., 0], [[3, NODATA, 4], [0, 2, 4]])
+    assert got.dtype == np.int16
+    with pytest.raises(InputError, match="expected \\(first, last\\)"):
+        most_severe_drought_class(classes, {"bad": (2003, 2000)})
+    with pytest.raises(InputError, match="no period has a year"):
+        most_severe_drought_class(classes, {"late": (2030, 2033)})
+
+
+@pytest.mark.parametrize("scheme", ["prais", "trends_earth"])
+def test_most_severe_drought_class__is_class_of_lowest_spi(scheme: str) -> None:
+    """The PRAIS/Trends.Earth rule: the map is the class of the minimum December SPI-12
+    over the period's years; numpy and dask agree."""
+    spi, *_ = _grid(ny=9, nx=11, years=tuple(range(2000, 2008)), seed=3)
+    spi = spi.copy()
+    spi[:4, 0, 1] = np.nan  # a cell without any value in 2000-2003
+    spi[5, 3, 3] = -2.0  # an exact edge
+    classes = drought_hazard_class(spi, scheme=scheme)  # type: ignore[arg-type]
+    periods = {"2000-2003": (2000, 2003), "2004-2007": (2004, 2007)}
+    got = most_severe_drought_class(classes, periods)
+    for name, (a, b) in periods.items():
+        lowest = spi.sel(year=slice(a, b)).min("year", skipna=True)
+        want = drought_hazard_class(lowest, scheme=scheme)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(got.sel(period=name).values, want.values)
+    assert got.sel(period="2000-2003").values[0, 1] == NODATA
+    lazy = most_severe_drought_class(classes.chunk({"y": 4}), periods)
+    assert lazy.chunks is not None
+    np.testing.assert_array_equal(lazy.values, got.values)
+
+
+def test_most_severe_tables__area_and_people_per_period() -> None:
+    spi, zones, area, water = _grid(years=(2000, 2001, 2002, 2003, 2016, 2017))
+    classes = drought_hazard_class(spi)
+    worst = most_severe_drought_class(classes, {"base": (2000, 2003), "rep": (2016, 2019)})
+    df = most_severe_hazard_table(worst, area, zones, {1: "a", 2: "b", 3: "c"}, water)
+    assert list(df.columns[:4]) == ["period", "start", "end", "n_years"]
+    assert set(df["period"]) == {"base", "rep"} and df["check"].all()
+    a2 = np.broadcast_to(area.values[:, None], zones.shape)
+    land = ~water.values & (zones.values > 0)
+    for (period, code), g in df[df["zone"] == "ALL"].groupby(["period", "class_code"]):
+        m = worst.sel(period=period).values
+        assert g["area_km2"].iloc[0] == pytest.approx(a2[land & (m == code)].sum(), abs=1e-12)
+    # in drought in at least one year >= in drought in any single year of the period
+    yearly = hazard_table(classes, area, zones, water_mask=water)
+    yearly = yearly[yearly["zone"] == "ALL"].groupby("year")["drought_percent"].first()
+    per = df[df["zone"] == "ALL"].groupby("period")["drought_percent"].first()
+    assert per["base"] >= yearly.loc[2000:2003].max() - 1e-9
+    assert per["rep"] >= yearly.loc[2016:2017].max() - 1e-9
+    pop = xr.full_like(zones, 10.0, dtype=float)
+    exp = most_severe_exposure_table(worst, pop, zones=zones, water_mask=water)
+    assert list(exp.columns[:5]) == ["period", "start", "end", "n_years", "sex"]
+    tot = exp[(exp["zone"] == "ALL")].groupby("period")["population"].sum()
+    assert tot.tolist() == [10.0 * land.sum()] * 2
+    with pytest.raises(InputError, match="year dimension"):
+        most_severe_exposure_table(worst, pop.expand_dims(year=[2000]))
+
+
+# --------------------------------------------------------------------------- DEA
+
+# Four units on two indicators: A, B and C span the frontier; D = C / 2; E is inside.
+DEA_UNITS = np.array(
+    [
+        [1.0, 0.2],  # A
+        [0.2, 1.0],  # B
+        [0.8, 0.8],  # C
+        [0.4, 0.4],  # D
+        [0.6, 0.3],  # E
+        [0.0, 0.0],  # all zero
+        [np.nan, 0.5],  # missing
+    ]
+)
+
+
+def test_data_envelopment_scores__hand_checked_frontier() -> None:
+    """Weight polytope {w >= 0: A.w <= 1, B.w <= 1, C.w <= 1} has the vertices (0, 0),
+    (1, 0), (0.9375, 0.3125), (0.3125, 0.9375), (0, 1) (A and C meet at w1 + 0.2 w2 = 1,
+    0.8 (w1 + w2) = 1). Best vertex of E = (0.6, 0.3): 0.6 * 0.9375 + 0.3 * 0.3125 =
+    21/32; D = C / 2 scores 1/2; the frontier units score 1."""
+    scores, weights = data_envelopment_scores(DEA_UNITS)
+    np.testing.assert_allclose(scores[:6], [1.0, 1.0, 1.0, 0.5, 21 / 32, 0.0], atol=1e-9)
+    assert np.isnan(scores[6]) and np.isnan(weights[6]).all()
+    np.testing.assert_allclose(weights[4], [0.9375, 0.3125], atol=1e-9)
+    np.testing.assert_allclose(weights[0] @ DEA_UNITS[0], 1.0, atol=1e-9)
+    # no unit scores above 1 under any unit's weights (the DEA constraints)
+    valid = DEA_UNITS[:6]
+    assert (valid @ weights[:6].T).max() <= 1.0 + 1e-9
+
+
+def test_data_envelopment_scores__scaling_an_indicator_changes_nothing() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.gamma(2.0, 1.0, size=(200, 3))
+    scores, weights = data_envelopment_scores(x)
+    assert scores.min() >= 0.0 and scores.max() == pytest.approx(1.0)
+    for c in (7.0, 1e-3):
+        y = x.copy()
+        y[:, 1] *= c
+        s2, w2 = data_envelopment_scores(y)
+        np.testing.assert_allclose(s2, scores, atol=1e-9)
+        # weights of the scaled problem, with the scaled indicator's weight times c, are
+        # optimal for the original one: feasible there and reaching every score (the
+        # weights themselves are not unique: a frontier unit has a whole face of optima)
+        back = w2 * [1.0, c, 1.0]
+        assert (x @ back.T).max() <= 1.0 + 1e-6
+        np.testing.assert_allclose((x * back).sum(1), scores, atol=1e-9)
+        np.testing.assert_allclose((y * w2).sum(1), s2, atol=1e-9)
+    # an indicator that is 0 for every unit changes nothing
+    z = np.hstack([x, np.zeros((200, 1))])
+    np.testing.assert_allclose(data_envelopment_scores(z)[0], scores, atol=1e-9)
+    with pytest.raises(InputError, match="negative"):
+        data_envelopment_scores(-x)
+    with pytest.raises(InputError, match="n_units, n_indicators"):
+        data_envelopment_scores(x[:, 0])
+
+
+def test_data_envelopment_scores__equals_one_programme_per_unit() -> None:
+    """The shortcuts (Pareto constraints, shared vertices, batches) give the scores of
+    solving the textbook programme once per unit against every unit."""
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(8)
+    x = np.round(rng.random((150, 3)), 2)  # rounded: ties and degenerate vertices
+    x[:10] = x[10:20]  # duplicates
+    want = np.array(
+        [-linprog(-x[o], A_ub=x, b_ub=np.ones(len(x)), bounds=(0, None)).fun for o in range(150)]
+    )
+    got, _ = data_envelopment_scores(x, batch=7)
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    assert (got >= 0).all() and (got <= 1).all() and (got == 1).sum() >= 2
+
+
+def test_drought_vulnerability_index__dea_weights() -> None:
+    ind, groups, directions = _dvi_inputs()
+    groups = {**groups, "infrastructure": ["water"]}
+    ind = {k: v for k, v in ind.items() if k != "irrigation"}
+    directions = {k: v for k, v in directions.items() if k != "irrigation"}
+    dea = drought_vulnerability_index(ind, groups=groups, directions=directions, weights="dea")
+    mean = drought_vulnerability_index(ind, groups=groups, directions=directions)
+    social = np.stack(
+        [dea["literacy_normalised"].values.ravel(), dea["rural_normalised"].values.ravel()], 1
+    )
+    np.testing.assert_allclose(
+        dea["social"].values.ravel(), data_envelopment_scores(social)[0], atol=1e-12
+    )
+    for g in ("social", "economic"):
+        v = dea[g].values
+        assert v.min() >= 0 and v.max() == pytest.approx(1.0)
+        # the most favourable weights score at least the equal weights (which are feasible)
+        assert (v >= mean[g].values - 1e-9).all()
+    # one factor: the DEA score is the normalised factor itself
+    np.testing.assert_allclose(dea["infrastructure"], dea["water_normalised"], atol=1e-12)
+    np.testing.assert_allclose(
+        dea["dvi"], (dea["social"] + dea["economic"] + dea["infrastructure"]) / 3
+    )
+    assert dea["dvi"].attrs["weights"] == "dea"
+    lazy = drought_vulnerability_index(
+        {k: v.chunk({"y": 2}) for k, v in ind.items()},
+        groups=groups,
+        directions=directions,
+        weights="dea",
+    )
+    assert lazy["dvi"].chunks is not None
+    xr.testing.assert_allclose(dea, lazy.compute())
+    with pytest.raises(InputError, match="weights is 'pca'"):
+        drought_vulnerability_index(
+            ind,
+            groups=groups,
+            directions=directions,
+            weights="pca",  # type: ignore[arg-type]
+        )
