@@ -313,6 +313,24 @@ def write_cog(
     )
 
 
+def _copy_as_cog(mem: Any, p: Path, *, level: int, overviews: bool, block: int | None) -> None:
+    """Copy a tiled in-memory GeoTIFF (with its overviews, if any) to ``p`` as a COG."""
+    from rasterio.shutil import copy as rio_copy
+
+    with mem.open() as src:
+        opts: dict[str, Any] = {
+            "driver": "COG",
+            "compress": "DEFLATE",
+            "level": level,
+            "num_threads": "ALL_CPUS",
+            "BIGTIFF": "IF_SAFER",
+            "overviews": "FORCE_USE_EXISTING" if overviews else "NONE",
+        }
+        if block:
+            opts["blocksize"] = block
+        rio_copy(src, p, **opts)
+
+
 def write_cog_array(
     arr: np.ndarray,
     path: str | os.PathLike[str],
@@ -330,7 +348,6 @@ def write_cog_array(
     from affine import Affine
     from rasterio.enums import Resampling
     from rasterio.io import MemoryFile
-    from rasterio.shutil import copy as rio_copy
 
     p = Path(path)
     if arr.ndim != 2:
@@ -370,18 +387,7 @@ def write_cog_array(
                 tmp.set_band_description(1, description)
             if factors:
                 tmp.build_overviews(factors, resampling)
-        with mem.open() as src:
-            opts: dict[str, Any] = {
-                "driver": "COG",
-                "compress": "DEFLATE",
-                "level": level,
-                "num_threads": "ALL_CPUS",
-                "BIGTIFF": "IF_SAFER",
-                "overviews": "FORCE_USE_EXISTING" if factors else "NONE",
-            }
-            if block:
-                opts["blocksize"] = block
-            rio_copy(src, p, **opts)
+        _copy_as_cog(mem, p, level=level, overviews=bool(factors), block=block)
     return p
 
 
@@ -410,7 +416,6 @@ def write_cog_bands(
     from affine import Affine
     from rasterio.enums import Resampling
     from rasterio.io import MemoryFile
-    from rasterio.shutil import copy as rio_copy
 
     p = Path(path)
     if arr.ndim != 3:
@@ -460,18 +465,7 @@ def write_cog_bands(
                     )
             if factors:
                 tmp.build_overviews(factors, resampling)
-        with mem.open() as src:
-            opts: dict[str, Any] = {
-                "driver": "COG",
-                "compress": "DEFLATE",
-                "level": level,
-                "num_threads": "ALL_CPUS",
-                "BIGTIFF": "IF_SAFER",
-                "overviews": "FORCE_USE_EXISTING" if factors else "NONE",
-            }
-            if block:
-                opts["blocksize"] = block
-            rio_copy(src, p, **opts)
+        _copy_as_cog(mem, p, level=level, overviews=bool(factors), block=block)
     return p
 
 
