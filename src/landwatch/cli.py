@@ -29,6 +29,7 @@ drought_app = typer.Typer(
 app.add_typer(drought_app, name="drought")
 
 # command groups kept in their own modules (they import this one lazily for its helpers)
+from landwatch.commands import parse_calibration  # noqa: E402
 from landwatch.commands.forecast import app as forecast_app  # noqa: E402
 from landwatch.commands.observe import observe_app  # noqa: E402
 from landwatch.commands.warn import app as warn_app  # noqa: E402
@@ -387,20 +388,6 @@ def so3(
     )
 
 
-def _calibration(text: str) -> tuple[int, int] | None:
-    from landwatch.errors import InputError
-
-    if text == "full":
-        return None
-    try:
-        a, b = (int(v) for v in text.split("-"))
-    except ValueError as exc:
-        raise InputError(
-            f"--calibration {text!r}: expected FIRST-LAST years such as 1981-2010, or full."
-        ) from exc
-    return (a, b)
-
-
 _CRS_HELP = (
     "CRS of a grid whose file has none (e.g. EPSG:4326); the file's own CRS "
     "(spatial_ref, crs_wkt, grid_mapping) is used otherwise."
@@ -411,7 +398,7 @@ def _single_index(kind: str, source: Path, out: Path, **kwargs: Any) -> None:
     from landwatch.workflows.drought import run_index
 
     try:
-        kwargs["calibration"] = _calibration(kwargs.pop("calibration", "1981-2010"))
+        kwargs["calibration"] = parse_calibration(kwargs.pop("calibration", "1981-2010"))
         with console.status(f"computing {kind.upper()}"):
             path = run_index(kind, source, out, **kwargs)  # type: ignore[arg-type]
     except LandwatchError as exc:

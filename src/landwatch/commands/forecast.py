@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from landwatch.commands import parse_calibration
 from landwatch.errors import InputError, LandwatchError
 
 app = typer.Typer(
@@ -37,18 +38,6 @@ def _leads(text: str) -> tuple[int, ...]:
     if not leads:
         raise InputError("--leads is empty; expected months such as 1,2,3.")
     return leads
-
-
-def _calibration(text: str) -> tuple[int, int] | None:
-    if text == "full":
-        return None
-    try:
-        a, b = (int(v) for v in text.split("-"))
-    except ValueError as exc:
-        raise InputError(
-            f"--calibration {text!r}: expected FIRST-LAST years such as 1981-2010, or full."
-        ) from exc
-    return (a, b)
 
 
 def _columns(text: str | None) -> list[str] | None:
@@ -158,7 +147,7 @@ def run(
                 driver_columns=_columns(driver_columns),
                 publication_lag=driver_lag,
                 issue=issue,
-                calibration=_calibration(calibration),
+                calibration=parse_calibration(calibration),
                 hindcast=hindcast,
                 block_years=block_years,
                 gap_years=gap_years,

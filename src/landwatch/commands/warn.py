@@ -54,7 +54,7 @@ def cdi(
         typer.Option(help="CDI rules YAML (default: landwatch/data/cdi_rules.yaml)."),
     ] = None,
     calibration: Annotated[
-        str, typer.Option(help="SPI and soil-moisture anomaly reference years, FIRST-LAST.")
+        str, typer.Option(help="SPI and soil-moisture anomaly reference years, FIRST-LAST or full.")
     ] = "1981-2010",
     capacity: Annotated[float, typer.Option(help="Bucket available water capacity (mm).")] = 150.0,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
@@ -65,16 +65,10 @@ def cdi(
         landwatch warn cdi region/climate_monthly.nc --ndvi region/ndvi_monthly.nc --out cdi
     """
     from landwatch import cli
-    from landwatch.errors import InputError
+    from landwatch.commands import parse_calibration
     from landwatch.workflows.cdi import run_cdi
 
     try:
-        try:
-            first, last = (int(v) for v in calibration.split("-"))
-        except ValueError as exc:
-            raise InputError(
-                f"--calibration {calibration!r}: expected FIRST-LAST years, e.g. 1981-2010."
-            ) from exc
         with cli._progress() as prog:
             path = run_cdi(
                 climate,
@@ -85,7 +79,7 @@ def cdi(
                 soil_moisture_variable=soil_moisture_variable,
                 land_cover=land_cover,
                 rules=rules,
-                calibration=(first, last),
+                calibration=parse_calibration(calibration),
                 capacity=capacity,
                 overwrite=overwrite,
                 progress=cli.RichProgress(prog, "combined drought indicator"),
