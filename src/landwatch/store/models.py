@@ -10,6 +10,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from landwatch.store.alerts import DroughtAlert, DroughtAlertUpdate, DroughtUnitMonth
+from landwatch.store.auth import ApiToken, User
 from landwatch.store.db import Base
 from landwatch.store.observations import Observation
 
@@ -22,9 +23,11 @@ class SchemaInfo(Base):
 
 
 __all__ = [
+    "ApiToken",
     "DroughtAlert",
     "DroughtAlertUpdate",
     "DroughtUnitMonth",
     "Observation",
     "SchemaInfo",
+    "User",
 ]
