@@ -223,7 +223,7 @@ def patch_table(
         listed = [(names[j], mat[i, j]) for j in order if mat[i, j] >= PROCESS_MIN_SHARE]
         processes.append("; ".join(f"{k} ({100 * v:.0f} %)" for k, v in listed))
         dominant.append(listed[0][0] if listed else "")
-        codes.append(";".join(process_codes[k] for k, _ in listed))
+        codes.append(";".join(f"{process_codes[k]}:{v:.3f}" for k, v in listed))
     rows["process"] = dominant
     rows["processes"] = processes
     rows["process_codes"] = codes

@@ -465,7 +465,10 @@ def run_ldn(
                 land_type_names=lt_names,
                 zones=zones,
                 zone_names=zone_names or None,
-                extra={"response": np.where(resp == RESPONSE_NODATA, 0, resp).astype(np.int64) + 1},
+                extra={
+                    "response": np.where(resp == RESPONSE_NODATA, 0, resp).astype(np.int64) + 1,
+                    "land_cover_now": lc1,
+                },
             )
             if "response" in tab:
                 tab["response"] = [

@@ -69,7 +69,10 @@ def test_patch_table__attributes_processes_and_priority() -> None:
     assert p1["process"] == "land cover tree-covered -> cropland"
     assert "productivity decline (100 %)" in p1["processes"]
     assert "SOC loss (50 %)" in p1["processes"]
-    assert p1["process_codes"].split(";")[:2] == ["land_cover_1_3", "productivity_decline"]
+    assert p1["process_codes"].split(";")[:2] == [
+        "land_cover_1_3:1.000",
+        "productivity_decline:1.000",
+    ]
     assert p2["process"] == "productivity decline"
     assert p2["area_km2"] == 3 and p1["population"] == 20
     assert p2["drought_share"] == pytest.approx(2 / 3)
