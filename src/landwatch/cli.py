@@ -31,8 +31,9 @@ app.add_typer(drought_app, name="drought")
 # command groups kept in their own modules (they import this one lazily for its helpers)
 from landwatch.commands import parse_calibration  # noqa: E402
 from landwatch.commands.forecast import app as forecast_app  # noqa: E402
-from landwatch.commands.observe import observe_app  # noqa: E402
 from landwatch.commands.ldn import ldn as ldn_command  # noqa: E402
+from landwatch.commands.observe import observe_app  # noqa: E402
+from landwatch.commands.practices import practices_app  # noqa: E402
 from landwatch.commands.users import users_app  # noqa: E402
 from landwatch.commands.warn import app as warn_app  # noqa: E402
 
@@ -40,6 +41,7 @@ app.add_typer(warn_app, name="warn")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(observe_app, name="observe")
 app.add_typer(users_app, name="users")
+app.add_typer(practices_app, name="practices")
 app.command("ldn")(ldn_command)
 
 console = Console(stderr=True)

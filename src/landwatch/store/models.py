@@ -13,6 +13,7 @@ from landwatch.store.alerts import DroughtAlert, DroughtAlertUpdate, DroughtUnit
 from landwatch.store.auth import ApiToken, User
 from landwatch.store.db import Base
 from landwatch.store.observations import Observation
+from landwatch.store.practices import Practice, PracticeEvent, PracticeVersion
 
 
 class SchemaInfo(Base):
@@ -28,6 +29,9 @@ __all__ = [
     "DroughtAlertUpdate",
     "DroughtUnitMonth",
     "Observation",
+    "Practice",
+    "PracticeEvent",
+    "PracticeVersion",
     "SchemaInfo",
     "User",
 ]
