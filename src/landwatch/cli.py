@@ -32,6 +32,7 @@ app.add_typer(drought_app, name="drought")
 from landwatch.commands import parse_calibration  # noqa: E402
 from landwatch.commands.forecast import app as forecast_app  # noqa: E402
 from landwatch.commands.ldn import ldn as ldn_command  # noqa: E402
+from landwatch.commands.match import match as match_command  # noqa: E402
 from landwatch.commands.observe import observe_app  # noqa: E402
 from landwatch.commands.practices import practices_app  # noqa: E402
 from landwatch.commands.users import users_app  # noqa: E402
@@ -43,6 +44,7 @@ app.add_typer(observe_app, name="observe")
 app.add_typer(users_app, name="users")
 app.add_typer(practices_app, name="practices")
 app.command("ldn")(ldn_command)
+app.command("match")(match_command)
 
 console = Console(stderr=True)
 out_console = Console()

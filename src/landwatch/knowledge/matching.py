@@ -374,5 +374,6 @@ def profile_from_hotspot(row: Mapping[str, Any], *, aridity: Sequence[str] = ())
         climate_zone=_ZONE_CODES[zone_code],
         aridity=tuple(aridity),
         response=response if response in _tables()["goal_of_response"] else "reverse",
-        name=f"hotspot {row.get('patch')} ({row.get('process', '')})",
+        name=f"{row.get('type', 'hotspot')} {row.get('rank', row.get('patch'))} "
+        f"({row.get('process', '')})",
     )

@@ -735,6 +735,12 @@ def _visible_records(session: Session, status: str | None) -> list[dict[str, Any
     return [_ordered(rec, st, ver) for rec, st, ver in session.execute(query).all()]
 
 
+def approved_records(session: Session) -> list[dict[str, Any]]:
+    """Every approved practice, each in its approved version (what matching and the
+    public see), ordered by name."""
+    return sorted(_visible_records(session, "approved"), key=lambda r: str(r["name"]))
+
+
 def search_practices(
     session: Session,
     query: str = "",
