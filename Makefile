@@ -18,6 +18,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/landwatch sample create $(DEMO_DIR)/region --size 400 --seed 0
 	$(BIN)/landwatch sdg1531 --config $(DEMO_DIR)/region/run.yaml --out $(DEMO_DIR)/sdg1531 --overwrite
+	$(BIN)/landwatch ldn --sdg-run $(DEMO_DIR)/sdg1531 --out $(DEMO_DIR)/ldn --overwrite
+	LANDWATCH_DATA_DIR=$(DEMO_DIR)/data $(BIN)/landwatch practices seed
+	LANDWATCH_DATA_DIR=$(DEMO_DIR)/data $(BIN)/landwatch match --ldn-run $(DEMO_DIR)/ldn --top-hotspots 2
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -125,3 +125,36 @@ def test_match_cli__errors(tmp_path) -> None:
     assert runner.invoke(app, ["practices", "seed", "--db", db]).exit_code == 0
     r = runner.invoke(app, ["match", "--ldn-run", str(tmp_path), "--db", db])
     assert r.exit_code == 2 and "landwatch ldn" in r.output and "Traceback" not in r.output
+
+
+def test_match__polygon_profile_from_the_maps(sample_region, matched, tmp_path) -> None:
+    """A polygon around a planted wetland-drainage patch is read from the maps as a
+    wetland conversion and gets a wetland practice first."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from landwatch.workflows.match import run_match
+
+    ldn, _ = matched
+    truth = json.loads((sample_region.out_dir / "truth.json").read_text())
+    patch = next(p for p in truth["patches"] if p["type"] == "wetland_drainage")
+    w, s, e, n = patch["bbox"]
+    area = tmp_path / "area.geojson"
+    gpd.GeoDataFrame(geometry=[box(w, s, e, n)], crs="EPSG:4326").to_file(area, driver="GeoJSON")
+    recs = json.loads(builtin_practices_path().read_text())
+    res = run_match(recs, ldn_run=ldn.out_dir, area=area, period="report_1", top=3)
+    prof = res.profiles[0]
+    assert (
+        any(k.startswith("land_cover_4_") for k in prof.processes)
+        or prof.land_cover.get(4, 0) > 0.5
+    )
+    top = res.matches[0][0].record
+    assert "wetland" in top["land_use"], top["name"]
+    away = tmp_path / "away.geojson"
+    gpd.GeoDataFrame(geometry=[box(10, 10, 11, 11)], crs="EPSG:4326").to_file(
+        away, driver="GeoJSON"
+    )
+    from landwatch.errors import InputError
+
+    with pytest.raises(InputError, match="covers no land pixel"):
+        run_match(recs, ldn_run=ldn.out_dir, area=away)
