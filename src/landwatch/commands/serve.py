@@ -1,0 +1,65 @@
+"""``landwatch serve``: the web service and dashboard (uvicorn)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Data folder: database, job outputs (default LANDWATCH_DATA_DIR)."),
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: SQLite in the data folder).")
+    ] = None,
+    run: Annotated[
+        list[Path] | None,
+        typer.Option("--run", help="Output folder of a landwatch run to publish as layers."),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Jobs run at the same time.")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT for jobs.")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the web service and dashboard: processes and jobs, map layers, alerts,
+    observations and the knowledge base. Migrations are applied on start.
+
+    Example:
+
+        landwatch serve --run demo/sdg1531 --run demo/ldn --port 8000
+    """
+    import uvicorn
+
+    from landwatch.api import Settings, create_app
+    from landwatch.cli import _fail
+    from landwatch.errors import InputError
+
+    try:
+        for r in run or []:
+            if not (r / "manifest.json").is_file():
+                raise InputError(
+                    f"--run {str(r)!r} is not an output folder of a landwatch run (no manifest.json)."
+                )
+        kwargs: dict[str, object] = {"job_workers": workers}
+        if data_dir is not None:
+            kwargs["data_dir"] = data_dir
+        if db is not None:
+            kwargs["database_url"] = db
+        if run:
+            kwargs["runs"] = [r.resolve() for r in run]
+        if scheduler:
+            kwargs["dask_scheduler"] = scheduler
+        settings = Settings(**kwargs)  # type: ignore[arg-type]
+    except (InputError, ValueError) as exc:
+        _fail(exc)
+        return
+    os.environ.setdefault("LANDWATCH_DATA_DIR", str(settings.data_dir))
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
