@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/sdg1531.py
 	$(BIN)/python benchmarks/spi.py
+	$(BIN)/python benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
