@@ -34,6 +34,7 @@ and the reasons in words, so a user can see why a practice ranks where it does.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -82,14 +83,24 @@ def process_info(code: str) -> dict[str, Any]:
     t = _tables()
     if code in t["processes"]:
         return dict(t["processes"][code])
-    if code.startswith("land_cover_"):
+    if transition_of(code) is not None:
         for tr in t["transitions"]:
             if fnmatch.fnmatchcase(code, tr["pattern"]):
                 return dict(tr)
     raise InputError(
         f"process {code!r} is unknown; expected productivity_decline, soc_loss, "
-        "land_cover_degradation or land_cover_<from>_<to> (UNCCD classes 1-7)."
+        "land_cover_degradation, the brightspot codes productivity_increase, soc_gain, "
+        "land_cover_improvement, or land_cover_<from>_<to> (UNCCD classes 1-7)."
     )
+
+
+_TRANSITION = re.compile(r"land_cover_([1-7])_([1-7])")
+
+
+def transition_of(code: str) -> tuple[int, int] | None:
+    """(from, to) UNCCD classes of a ``land_cover_<from>_<to>`` process code, else None."""
+    m = _TRANSITION.fullmatch(code)
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 def _family(zone: str) -> str:
@@ -137,6 +148,11 @@ class AreaProfile:
             )
         for c in self.processes:
             process_info(c)
+        bad = [a for a in self.aridity if a not in _ARIDITY_ORDER]
+        if bad:
+            raise InputError(
+                f"aridity {bad} unknown; expected some of {', '.join(_ARIDITY_ORDER)}."
+            )
         if not self.aridity:
             object.__setattr__(
                 self, "aridity", tuple(_tables()["aridity_of_climate_zone"][self.climate_zone])
@@ -232,9 +248,9 @@ def _score(rec: Mapping[str, Any], area: AreaProfile) -> tuple[dict[str, float],
 
     parts: list[tuple[float, float]] = []
     for code, share in area.processes.items():
-        if code.startswith("land_cover_"):
-            a, b = (int(v) for v in code.split("_")[2:4])
-            parts.append((share, fit_of((a, b))))
+        pair = transition_of(code)
+        if pair is not None:
+            parts.append((share, fit_of(pair)))
     converted = sum(p[0] for p in parts)
     rest = max(0.0, 1.0 - converted)
     lc_total = sum(area.land_cover.values())
@@ -351,7 +367,17 @@ def profile_from_hotspot(row: Mapping[str, Any], *, aridity: Sequence[str] = ())
         raise InputError(f"hotspot {row.get('patch')}: no process is listed; it cannot be matched.")
     lc = int(row.get("land_cover") or 0)
     now = int(row.get("land_cover_now") or 0)
-    if lc and now and lc != now:
+    brightspot = row.get("type") == "brightspot"
+    if brightspot:
+        # a gain to keep: its land cover transitions (e.g. grassland -> tree cover) are
+        # improvements, matched to practices that protect the new cover
+        for code in [c for c in processes if transition_of(c) is not None]:
+            share = processes.pop(code)
+            lc = transition_of(code)[1]  # type: ignore[index]
+            processes["land_cover_improvement"] = max(
+                processes.get("land_cover_improvement", 0.0), share
+            )
+    elif lc and now and lc != now:
         # converted since the land type's year (e.g. a wetland drained before the
         # period): the conversion is the process to treat, if the UNCCD matrix calls it
         # degradation
@@ -367,7 +393,7 @@ def profile_from_hotspot(row: Mapping[str, Any], *, aridity: Sequence[str] = ())
             f"hotspot {row.get('patch')}: climate zone {zone_code} is not an IPCC zone 1-12; "
             "land types need the climate_zones component for matching."
         )
-    response = str(row.get("response") or "reverse")
+    response = "maintain" if brightspot else str(row.get("response") or "reverse")
     return AreaProfile(
         land_cover=land_cover,
         processes=processes,

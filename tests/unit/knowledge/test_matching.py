@@ -137,3 +137,27 @@ def test_profile_from_hotspot__adds_conversion_since_the_land_type_year() -> Non
         profile_from_hotspot(row | {"process_codes": ""})
     with pytest.raises(InputError, match="climate zone 0"):
         profile_from_hotspot(row | {"climate_zones": 0})
+
+
+def test_match_practices__generic_and_brightspot_codes_do_not_crash() -> None:
+    rec = _rec("keep", goals=["prevent"], degradation_types=["Bc"])
+    area = AreaProfile(
+        land_cover={2: 1.0}, processes={"land_cover_degradation": 1.0}, climate_zone="tropical_dry"
+    )
+    assert match_practices(area, [rec])[0].components["degradation"] > 0
+    row = {
+        "patch": 1, "type": "brightspot", "rank": 1, "process": "x",
+        "process_codes": "land_cover_2_1:0.9;productivity_increase:1.000",
+        "land_cover": 2, "land_cover_now": 1, "climate_zones": 12, "response": "maintain",
+    }  # fmt: skip
+    p = profile_from_hotspot(row)
+    assert p.processes == {"productivity_increase": 1.0, "land_cover_improvement": 0.9}
+    assert p.response == "maintain" and p.land_cover == {1: 1.0}
+    m = match_practices(p, [rec])
+    assert m[0].components["response"] == 1.0 and m[0].components["degradation"] > 0
+    with pytest.raises(InputError, match="aridity"):
+        AreaProfile(land_cover={2: 1}, processes={}, climate_zone="tropical_dry", aridity=("wet",))
+    with pytest.raises(InputError, match="unknown"):
+        AreaProfile(
+            land_cover={2: 1}, processes={"land_cover_1_3x": 1.0}, climate_zone="tropical_dry"
+        )
