@@ -139,5 +139,7 @@ def test_fuzz__finds_a_planted_server_error(tmp_path: Path) -> None:
 
     tried, failures = fuzz(app, {})
     assert tried == ["GET /thirds", "GET /fine"]
-    assert len(failures) == 1 and failures[0].startswith("GET /thirds (positive)")
-    assert "a bug" in failures[0]
+    # the bug is found with valid inputs (and may be again with broken ones that still
+    # parse as a multiple of 3); the healthy route is never reported
+    assert any(f.startswith("GET /thirds (positive)") for f in failures), failures
+    assert all(f.startswith("GET /thirds") and "a bug" in f for f in failures), failures
