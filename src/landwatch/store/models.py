@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from landwatch.store.alerts import DroughtAlert, DroughtAlertUpdate, DroughtUnitMonth
 from landwatch.store.auth import ApiToken, User
 from landwatch.store.db import Base
+from landwatch.store.jobs import Job
 from landwatch.store.observations import Observation
 from landwatch.store.practices import Practice, PracticeEvent, PracticeVersion
 
@@ -28,6 +29,7 @@ __all__ = [
     "DroughtAlert",
     "DroughtAlertUpdate",
     "DroughtUnitMonth",
+    "Job",
     "Observation",
     "Practice",
     "PracticeEvent",
