@@ -260,6 +260,10 @@ def revoke_token(session: Session, token_or_prefix: str) -> int:
     return len(active)
 
 
+#: Seconds between two updates of a token's ``last_used_at``.
+LAST_USED_RESOLUTION_S = 60.0
+
+
 def authenticate(session: Session, token: str) -> User:
     """The active user holding ``token`` (an unrevoked token); records its use.
 
@@ -281,8 +285,15 @@ def authenticate(session: Session, token: str) -> User:
     )
     if api_token is None or not api_token.user.active:
         raise denied
-    api_token.last_used_at = _now()
-    session.flush()
+    now = _now()
+    last = api_token.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=dt.UTC)
+    # Record use at most once a minute: a read with a token then needs no database
+    # write, so it neither waits for nor blocks a long-running writer (SQLite).
+    if last is None or (now - last).total_seconds() >= LAST_USED_RESOLUTION_S:
+        api_token.last_used_at = now
+        session.flush()
     return api_token.user
 
 

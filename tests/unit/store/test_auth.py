@@ -248,3 +248,30 @@ def test_delete_user__cascades_to_tokens(engine: Engine) -> None:
     with engine.begin() as conn:  # ON DELETE CASCADE in the database itself
         conn.execute(text("DELETE FROM users"))
         assert conn.execute(text("SELECT count(*) FROM api_tokens")).scalar() == 0
+
+
+def test_authenticate__records_use_at_most_once_a_minute(tmp_path) -> None:
+    """A read with a token writes nothing when the token was used within the minute, so
+    it does not wait on (or block) a long-running writer."""
+    import datetime as dt
+
+    from landwatch.store import init_db, session_scope
+    from landwatch.store.auth import ApiToken, authenticate, create_user, issue_token
+
+    engine = init_db(f"sqlite:///{tmp_path}/a.sqlite")
+    with session_scope(engine) as s:
+        create_user(s, "u", "viewer")
+        token = issue_token(s, "u")
+    with session_scope(engine) as s:
+        authenticate(s, token)
+        first = s.query(ApiToken).one().last_used_at
+    with session_scope(engine) as s:
+        authenticate(s, token)
+        assert s.query(ApiToken).one().last_used_at == first
+        assert not s.dirty and not s.new
+    with session_scope(engine) as s:
+        t = s.query(ApiToken).one()
+        t.last_used_at = first - dt.timedelta(minutes=5)
+    with session_scope(engine) as s:
+        authenticate(s, token)
+        assert s.query(ApiToken).one().last_used_at > first - dt.timedelta(minutes=5)
