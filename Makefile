@@ -23,6 +23,7 @@ demo: $(STAMP)
 	LANDWATCH_DATA_DIR=$(DEMO_DIR)/data $(BIN)/landwatch match --ldn-run $(DEMO_DIR)/ldn --top-hotspots 2
 
 test: $(STAMP)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy src
 	$(BIN)/python -m pytest -n 2 -q

@@ -120,7 +120,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Land degradation, LDN and drought monitoring: processes (OGC API - "
         "Processes style), map layers, alerts, observations and the SLM knowledge base.",
         lifespan=lifespan,
+        docs_url=None,  # served below from vendored files: the default loads from a CDN
+        redoc_url=None,
     )
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> Response:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="landwatch API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/leaflet/images/marker-icon.png",
+        )
     app.state.settings = settings
     app.state.on_start = []
     app.state.on_stop = []

@@ -313,10 +313,41 @@ def write_cog(
     )
 
 
-def _copy_as_cog(mem: Any, p: Path, *, level: int, overviews: bool, block: int | None) -> None:
-    """Copy a tiled in-memory GeoTIFF (with its overviews, if any) to ``p`` as a COG."""
+def _copy_as_cog(
+    mem: Any,
+    p: Path,
+    *,
+    level: int,
+    overviews: bool,
+    block: int | None,
+    band_interleave: bool = False,
+) -> None:
+    """Copy a tiled in-memory GeoTIFF (with its overviews, if any) to ``p`` as a COG.
+
+    ``band_interleave``: store each band's tiles apart (GTiff driver with
+    COPY_SRC_OVERVIEWS, the classic COG recipe; GDAL's COG driver offers band
+    interleaving only from 3.11). Reading one band of a many-band file (a month of a
+    monthly SPI cube) then decompresses that band only, not all of them.
+    """
     from rasterio.shutil import copy as rio_copy
 
+    if band_interleave:
+        with mem.open() as src:
+            rio_copy(
+                src,
+                p,
+                driver="GTiff",
+                tiled=True,
+                blockxsize=block or 256,
+                blockysize=block or 256,
+                compress="DEFLATE",
+                zlevel=level,
+                interleave="band",
+                copy_src_overviews=True,
+                BIGTIFF="IF_SAFER",
+                num_threads="ALL_CPUS",
+            )
+        return
     with mem.open() as src:
         opts: dict[str, Any] = {
             "driver": "COG",
@@ -405,7 +436,8 @@ def write_cog_bands(
 ) -> Path:
     """Write a ``(band, y, x)`` array as one multi-band Cloud-Optimized GeoTIFF.
 
-    Bands are pixel-interleaved (the COG driver of GDAL < 3.11 offers nothing else).
+    Bands are band-interleaved (each band's tiles stored apart), so reading one band of
+    a long monthly cube touches that band only.
     Overviews are built in memory (average for floats, nearest for integers) and copied
     as they are, as :func:`write_cog_array` does. ``band_descriptions`` name the bands (e.g. ``"2023-12"``); ``band_tags`` are
     per-band metadata; ``tags`` dataset metadata (values JSON-encoded when not str).
@@ -449,7 +481,7 @@ def write_cog_bands(
     resampling = Resampling.nearest if categorical else Resampling.average
     with MemoryFile() as mem:
         tiled = {"tiled": True, "blockxsize": block, "blockysize": block} if block else {}
-        with mem.open(driver="GTiff", **base, **tiled) as tmp:
+        with mem.open(driver="GTiff", **base, **tiled, interleave="band") as tmp:
             tmp.write(arr)
             tmp.update_tags(**all_tags)
             for i in range(n):
@@ -465,7 +497,9 @@ def write_cog_bands(
                     )
             if factors:
                 tmp.build_overviews(factors, resampling)
-        _copy_as_cog(mem, p, level=level, overviews=bool(factors), block=block)
+        _copy_as_cog(
+            mem, p, level=level, overviews=bool(factors), block=block, band_interleave=n > 1
+        )
     return p
 
 

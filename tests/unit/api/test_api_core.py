@@ -88,3 +88,11 @@ def test_cors_only_for_configured_origins(tmp_path: Path) -> None:
         assert ok.headers.get("access-control-allow-origin") == "https://maps.example.org"
         other = c.get("/health", headers={"Origin": "https://evil.example.com"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_docs__swagger_ui_is_served_from_vendored_files(client: TestClient) -> None:
+    html = client.get("/docs").text
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/static/vendor/swagger-ui/swagger-ui.css").status_code == 200
