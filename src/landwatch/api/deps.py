@@ -22,9 +22,15 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """A session that commits when the request succeeds and rolls back otherwise."""
-    with session_scope(request.app.state.engine) as session:
+    """A session that commits when the request succeeds and rolls back otherwise; a
+    write request takes the database's write lock up front (waits its turn on SQLite
+    instead of failing with "database is locked")."""
+    write = request.method in _WRITE_METHODS
+    with session_scope(request.app.state.engine, write=write) as session:
         yield session
 
 

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -56,6 +57,9 @@ def database_url(url: str | None = None) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    # let SQLAlchemy emit BEGIN (``_sqlite_begin``), so a transaction can ask for the
+    # write lock up front; the sqlite3 module would otherwise begin on its own terms
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")  # SQLite ignores foreign keys unless asked
     cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
@@ -78,7 +82,24 @@ def make_engine(url: str | None = None) -> Engine:
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+#: Execution option asking for a write transaction from the start (SQLite).
+WRITE_INTENT = "landwatch_write_intent"
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Emit BEGIN ourselves (the driver's own is off, see ``_sqlite_pragmas``).
+
+    A transaction that will write asks for the write lock at once (``BEGIN
+    IMMEDIATE``): it then waits its turn (busy_timeout) instead of failing with
+    "database is locked" when a read transaction tries to become a write transaction
+    while another connection writes (SQLite cannot wait in that case).
+    """
+    immediate = conn.get_execution_options().get(WRITE_INTENT, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def init_db(url: str | None = None) -> Engine:
@@ -100,12 +121,18 @@ _factories: dict[int, sessionmaker[Session]] = {}
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error (nothing half-written)."""
+def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error (nothing half-written).
+
+    ``write=True`` takes the write lock when the transaction starts (SQLite ``BEGIN
+    IMMEDIATE``), for units of work that read then write under concurrency.
+    """
     factory = _factories.get(id(engine))
     if factory is None:
         factory = _factories[id(engine)] = sessionmaker(engine, expire_on_commit=False)
     session = factory()
+    if write and engine.dialect.name == "sqlite":
+        session.connection(execution_options={WRITE_INTENT: True})
     try:
         yield session
         session.commit()
