@@ -12,12 +12,14 @@ English plural and verb suffixes (``terraces``, ``terraced``, ``terracing`` ->
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 #: Field weights of BM25F: a word in the name counts three times one in the description.
 FIELD_WEIGHTS: dict[str, float] = {"name": 3.0, "summary": 2.0, "keywords": 2.0, "description": 1.0}
@@ -40,12 +42,16 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 def fold(text: str) -> str:
     """Lower case with accents removed (``Zaï pits`` -> ``zai pits``)."""
+    if text.isascii():  # fast path: most text; ASCII casefold is lower()
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def _fold_with_offsets(text: str) -> tuple[str, list[int]]:
     """:func:`fold` of ``text`` and, for each folded character, its index in ``text``."""
+    if text.isascii():
+        return text.lower(), list(range(len(text)))
     chars: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):
@@ -64,6 +70,7 @@ def _has_vowel(word: str) -> bool:
     return any(c in "aeiouy" for c in word)
 
 
+@functools.lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A light English stem: plural, ``-ed`` and ``-ing`` endings and a final ``e`` removed.
 
@@ -149,9 +156,26 @@ class _Doc:
     name_stems: list[str]
 
 
+#: Indexed documents by (key, field texts): a search re-indexes only records that
+#: changed since the last one (bounded; cleared when full).
+_DOC_CACHE: dict[tuple[Any, ...], _Doc] = {}
+_DOC_CACHE_MAX = 50_000
+
+
 def _index(documents: Sequence[SearchDocument]) -> list[_Doc]:
     out = []
     for doc in documents:
+        cache_key = (
+            doc.key,
+            *(doc.fields.get(f, "") for f in FIELD_WEIGHTS),
+            doc.fields.get("name", ""),
+        )
+        hit = _DOC_CACHE.get(cache_key)
+        if hit is not None:
+            out.append(hit)
+            continue
+        if len(_DOC_CACHE) >= _DOC_CACHE_MAX:
+            _DOC_CACHE.clear()
         tf: dict[str, Counter[str]] = {}
         length: dict[str, int] = {}
         raw: dict[str, str] = {}
@@ -163,7 +187,9 @@ def _index(documents: Sequence[SearchDocument]) -> list[_Doc]:
             for w in ws:
                 raw.setdefault(w, stem(w))
         name_words = words(doc.fields.get("name", ""))
-        out.append(_Doc(doc.key, tf, length, raw, name_words, [stem(w) for w in name_words]))
+        indexed = _Doc(doc.key, tf, length, raw, name_words, [stem(w) for w in name_words])
+        _DOC_CACHE[cache_key] = indexed
+        out.append(indexed)
     return out
 
 
