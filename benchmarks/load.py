@@ -171,6 +171,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--processes", type=int, default=2, help="server processes")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lw-load-"))
     try:
@@ -182,7 +183,7 @@ def main() -> None:
         }
         cmd = [sys.executable, "-m", "landwatch.cli", "serve", "--port", str(args.port),
                "--data-dir", str(data), "--run", str(sdg), "--run", str(ldn),
-               "--log-level", "warning"]  # fmt: skip
+               "--log-level", "warning", "--processes", str(args.processes)]  # fmt: skip
         proc = subprocess.Popen(cmd, env=env, start_new_session=True)
         base = f"http://127.0.0.1:{args.port}"
         try:
@@ -195,6 +196,7 @@ def main() -> None:
             proc.wait(timeout=30)
         print(f"\n{platform.node()} {platform.processor() or platform.machine()}, "
               f"{os.cpu_count()} cores, Python {platform.python_version()}")  # fmt: skip
+        print(f"server: {args.processes} process(es); client: this process (same machine)")
         print(f"{len(res)} requests, {args.concurrency} concurrent clients, {wall:.1f} s, "
               f"{len(res) / wall:.0f} req/s")  # fmt: skip
         print(f"{'kind':<6} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")

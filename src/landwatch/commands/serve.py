@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +29,13 @@ def serve(
         str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT for jobs.")
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    processes: Annotated[
+        int,
+        typer.Option(
+            help="Server processes (uvicorn workers) answering requests; rate limits are "
+            "counted per process."
+        ),
+    ] = 1,
 ) -> None:
     """Run the web service and dashboard: processes and jobs, map layers, alerts,
     observations and the knowledge base. Migrations are applied on start.
@@ -62,4 +70,22 @@ def serve(
         _fail(exc)
         return
     os.environ.setdefault("LANDWATCH_DATA_DIR", str(settings.data_dir))
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    if processes <= 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        return
+    # several processes: each builds its app from the same settings, passed through the
+    # environment (pydantic-settings reads LANDWATCH_*)
+    os.environ["LANDWATCH_DATA_DIR"] = str(settings.data_dir)
+    os.environ["LANDWATCH_DATABASE_URL"] = settings.db_url()
+    os.environ["LANDWATCH_RUNS"] = json.dumps([str(r) for r in settings.runs])
+    os.environ["LANDWATCH_JOB_WORKERS"] = str(settings.job_workers)
+    if settings.dask_scheduler:
+        os.environ["LANDWATCH_DASK_SCHEDULER"] = settings.dask_scheduler
+    uvicorn.run(
+        "landwatch.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        workers=processes,
+    )
