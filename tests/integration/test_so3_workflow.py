@@ -169,6 +169,11 @@ def test_so3__water_never_counts_and_land_reconciles(
     ds = xr.open_dataset(so3.out_dir / "hazard_classes.nc", mask_and_scale=False)
     cube = ds["drought_hazard_class"].values
     assert (cube[:, water] == NODATA).all() and (cube[:, ~water] != NODATA).mean() > 0.99
+    # GDAL places the cube where the population grid is (CF coordinate attributes)
+    with rasterio.open(f"netcdf:{so3.out_dir / 'hazard_classes.nc'}:drought_hazard_class") as src, \
+            rasterio.open(so3.out_dir / "maps" / "water_mask.tif") as ref:  # fmt: skip
+        assert src.crs == ref.crs
+        assert np.allclose(tuple(src.transform)[:6], tuple(ref.transform)[:6])
     with rasterio.open(so3.out_dir / "maps" / "water_mask.tif") as src:
         np.testing.assert_array_equal(src.read(1) == 1, water)
     manifest = json.loads((so3.out_dir / "manifest.json").read_text())

@@ -328,7 +328,19 @@ def run_so3(
         ds = classes.to_dataset(name="drought_hazard_class").drop_vars(
             "spatial_ref", errors="ignore"
         )
-        ds = ds.rio.write_crs(pop.rio.crs)
+        ds = ds.rio.write_crs(pop.rio.crs).rio.write_transform(pop.rio.transform())
+        # CF coordinate attributes, so GDAL (and the map service) can place the grid
+        geographic = bool(pop.rio.crs and pop.rio.crs.is_geographic)
+        ds["x"].attrs.update(
+            {"standard_name": "longitude", "units": "degrees_east"}
+            if geographic
+            else {"standard_name": "projection_x_coordinate", "units": "m"}
+        )
+        ds["y"].attrs.update(
+            {"standard_name": "latitude", "units": "degrees_north"}
+            if geographic
+            else {"standard_name": "projection_y_coordinate", "units": "m"}
+        )
         attrs = {
             k: v
             for k, v in ds["drought_hazard_class"].attrs.items()
