@@ -35,6 +35,7 @@ from landwatch.commands.ldn import ldn as ldn_command  # noqa: E402
 from landwatch.commands.match import match as match_command  # noqa: E402
 from landwatch.commands.observe import observe_app  # noqa: E402
 from landwatch.commands.practices import practices_app  # noqa: E402
+from landwatch.commands.report import report_app  # noqa: E402
 from landwatch.commands.serve import serve as serve_command  # noqa: E402
 from landwatch.commands.users import users_app  # noqa: E402
 from landwatch.commands.warn import app as warn_app  # noqa: E402
@@ -47,6 +48,7 @@ app.add_typer(practices_app, name="practices")
 app.command("ldn")(ldn_command)
 app.command("match")(match_command)
 app.command("serve")(serve_command)
+app.add_typer(report_app, name="report")
 
 console = Console(stderr=True)
 out_console = Console()
