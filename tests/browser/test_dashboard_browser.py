@@ -41,8 +41,23 @@ def _visible_text(driver: Any, selector: str) -> str:
     return found[0].text.strip() if found else ""
 
 
+def _texts(driver: Any, selector: str) -> list[str]:
+    """Inner texts of the matching elements, read in one script call: the page
+    re-renders tables and tiles, so element handles found earlier may go stale."""
+    return list(
+        driver.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText)",
+            selector,
+        )
+    )
+
+
 def _loaded_tile_srcs(driver: Any) -> list[str]:
-    return [unquote(e.get_attribute("src") or "") for e in _css(driver, TILE)]
+    srcs = driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), e => e.getAttribute('src') || '')",
+        TILE,
+    )
+    return [unquote(s) for s in srcs]
 
 
 def _open_map(driver: Any, wait: Any, url: str) -> None:
@@ -171,7 +186,7 @@ def test_map__admin_unit_areas_table_and_chart(browser, wait, ui, server) -> Non
     )
     units.select_by_value(unit)
     wait(lambda d: len(_css(d, "#admin-table tbody tr")) >= 2, message="no area rows")
-    rows = [r.text for r in _css(browser, "#admin-table tbody tr")]
+    rows = _texts(browser, "#admin-table tbody tr")
     assert any("Degraded" in r for r in rows), rows
     assert browser.find_element(By.ID, "admin-chart").is_displayed()
     assert browser.execute_script(
