@@ -30,12 +30,14 @@ app.add_typer(drought_app, name="drought")
 
 # command groups kept in their own modules (they import this one lazily for its helpers)
 from landwatch.commands import parse_calibration  # noqa: E402
+from landwatch.commands.brief import brief as brief_command  # noqa: E402
 from landwatch.commands.forecast import app as forecast_app  # noqa: E402
 from landwatch.commands.ldn import ldn as ldn_command  # noqa: E402
 from landwatch.commands.match import match as match_command  # noqa: E402
 from landwatch.commands.observe import observe_app  # noqa: E402
 from landwatch.commands.practices import practices_app  # noqa: E402
 from landwatch.commands.report import report_app  # noqa: E402
+from landwatch.commands.requests import requests_app  # noqa: E402
 from landwatch.commands.serve import serve as serve_command  # noqa: E402
 from landwatch.commands.users import users_app  # noqa: E402
 from landwatch.commands.warn import app as warn_app  # noqa: E402
@@ -49,6 +51,8 @@ app.command("ldn")(ldn_command)
 app.command("match")(match_command)
 app.command("serve")(serve_command)
 app.add_typer(report_app, name="report")
+app.add_typer(requests_app, name="requests")
+app.command("brief")(brief_command)
 
 console = Console(stderr=True)
 out_console = Console()

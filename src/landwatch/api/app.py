@@ -56,6 +56,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "landwatch.api.routers.alerts",
     "landwatch.api.routers.practices",
     "landwatch.api.routers.observations",
+    "landwatch.api.routers.requests",
     "landwatch.api.routers.dashboard",
 )
 

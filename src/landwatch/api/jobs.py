@@ -61,8 +61,10 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
 
 import landwatch
 from landwatch.api.settings import Settings
@@ -71,6 +73,7 @@ from landwatch.store import session_scope
 from landwatch.store.jobs import Job, append_log, as_utc, log_line, utcnow
 
 __all__ = [
+    "JOB_END_HOOKS",
     "PROCESSES",
     "RESTART_MESSAGE",
     "STALE_AFTER",
@@ -87,6 +90,7 @@ __all__ = [
     "result_file",
     "safe_filename",
     "save_upload",
+    "submit_job",
 ]
 
 log = logging.getLogger("landwatch.api.jobs")
@@ -550,6 +554,58 @@ class MatchInputs(_Inputs):
         return value
 
 
+BriefTopic = Literal["land_degradation", "drought", "ldn", "hotspots_practices"]
+AdminId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+#: Run inputs of ``brief`` -> the workflow whose output each must be.
+BRIEF_RUNS: dict[str, str] = {
+    "sdg_run": "sdg1531",
+    "ldn_run": "ldn",
+    "so3_run": "so3",
+    "warning_run": "warning",
+}
+
+
+class BriefInputs(_Inputs):
+    """Inputs of ``brief``."""
+
+    topic: BriefTopic = Field(
+        description="land_degradation (SDG 15.3.1), drought, ldn or hotspots_practices."
+    )
+    admin_id: AdminId | None = Field(
+        None, description="Admin unit id the brief is about (e.g. KE-S01).", examples=["KE-S01"]
+    )
+    area: DataFile | None = Field(
+        None,
+        description="A polygon (GeoJSON) the brief is about, instead of admin_id. " + _PATH_HELP,
+    )
+    sdg_run: RunFolder | None = Field(
+        None, description="An sdg1531 output: jobs/<id>, job-<id> or a published run."
+    )
+    ldn_run: RunFolder | None = Field(None, description="An ldn output (jobs/<id>, job-<id>, run).")
+    so3_run: RunFolder | None = Field(
+        None, description="A drought-so3 output (jobs/<id>, job-<id>, run)."
+    )
+    warning_run: RunFolder | None = Field(
+        None, description="A warn-run output (jobs/<id>, job-<id>, run)."
+    )
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="Title of the brief (default: from the topic and the area)."
+    )
+
+    @field_validator("sdg_run", "ldn_run", "so3_run", "warning_run")
+    @classmethod
+    def _run_of(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.field_name is not None:
+            _check_workflow(value, info, BRIEF_RUNS[info.field_name])
+        return value
+
+    @model_validator(mode="after")
+    def _one_area(self) -> BriefInputs:
+        if self.admin_id is not None and self.area is not None:
+            raise ValueError("give admin_id or area, not both.")
+        return self
+
+
 def _check_workflow(value: str, info: ValidationInfo, workflow: str) -> None:
     ctx = info.context if isinstance(info.context, dict) else {}
     paths = ctx.get("paths")
@@ -796,6 +852,25 @@ def _run_match(inputs: MatchInputs, out_dir: Path, progress: JobProgress, ctx: J
     progress.step(f"{len(result.table)} matches for {len(result.profiles)} places")
 
 
+def _run_brief(inputs: BriefInputs, out_dir: Path, progress: JobProgress, ctx: JobContext) -> None:
+    from landwatch.workflows.brief import run_brief
+
+    run_brief(
+        out_dir,
+        topic=inputs.topic,
+        sdg_run=inputs.sdg_run,
+        ldn_run=inputs.ldn_run,
+        so3_run=inputs.so3_run,
+        warning_run=inputs.warning_run,
+        admin_id=inputs.admin_id,
+        area=inputs.area,
+        database_url=ctx.database_url,
+        title=inputs.title,
+        overwrite=True,
+        progress=progress,
+    )
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -1030,6 +1105,20 @@ PROCESSES: dict[str, ProcessSpec] = {
             run=_run_match,
             keywords=("SLM", "practices"),
         ),
+        ProcessSpec(
+            id="brief",
+            title="Information brief",
+            description="A brief on one topic (land_degradation, drought, ldn, "
+            "hotspots_practices) for an admin unit or a polygon, from the linked runs and the "
+            "current alerts: PDF and HTML with maps and tables (landwatch.workflows.brief). "
+            "Started by accepting a request for information (POST /requests/{id}/accept).",
+            inputs=BriefInputs,
+            outputs={
+                "brief": _out("Brief", "brief.pdf (and brief.html).", "application/pdf"),
+            },
+            run=_run_brief,
+            keywords=("brief", "requests"),
+        ),
     )
 }
 
@@ -1042,6 +1131,48 @@ def get_process(process_id: str) -> ProcessSpec:
             f"{', '.join(PROCESSES)} (see GET /processes)."
         )
     return spec
+
+
+def submit_job(
+    session: Session,
+    process_id: str,
+    raw_inputs: Mapping[str, Any],
+    *,
+    owner: str,
+    paths: InputPaths,
+    note: str = "",
+) -> Job:
+    """Queue a process as an ``accepted`` job: inputs validated (files checked against
+    ``paths``), the row added and flushed. The caller commits, then wakes the manager
+    (:meth:`JobManager.wake`). InputsInvalid names every bad input; NotFoundError an
+    unknown process."""
+    spec = get_process(process_id)
+    inputs = spec.validate(raw_inputs, paths)
+    job_id = str(uuid.uuid4())
+    output_dir = spec.output_dir(inputs, job_id)
+    busy = session.scalar(
+        select(Job.id).where(Job.output_dir == output_dir, Job.status.in_(("accepted", "running")))
+    )
+    if busy is not None:
+        msg = f"job {busy} already writes {output_dir}; wait for it or choose another name"
+        raise InputsInvalid(spec.id, [{"loc": (), "msg": msg, "type": "value_error"}])
+    now = utcnow()
+    job = Job(
+        id=job_id,
+        process_id=spec.id,
+        status="accepted",
+        progress=0.0,
+        message="accepted; waiting for a worker",
+        inputs=inputs.model_dump(mode="json"),
+        owner=owner,
+        output_dir=output_dir,
+        created_at=now,
+        updated_at=now,
+        log=log_line(f"accepted from {owner}" + (f" ({note})" if note else "")),
+    )
+    session.add(job)
+    session.flush()
+    return job
 
 
 # --------------------------------------------------------------------------- progress
@@ -1137,6 +1268,7 @@ MEDIA_TYPES: dict[str, str] = {
     ".nc": "application/x-netcdf",
     ".gpkg": "application/geopackage+sqlite3",
     ".html": "text/html",
+    ".pdf": "application/pdf",
     ".atom": "application/atom+xml",
     ".md": "text/markdown",
     ".txt": "text/plain",
@@ -1317,6 +1449,24 @@ def _exit_text(code: int) -> str:
     return f"exit code {code}"
 
 
+#: Seconds between two runs of the job-end hooks when no worker ended meanwhile.
+HOOK_INTERVAL = 5.0
+
+
+def _deliver_requests(session: Session, data_dir: Path) -> object:
+    from landwatch.intake.records import deliver_finished_jobs
+
+    return deliver_finished_jobs(session, data_dir)
+
+
+#: Run by the job manager, each in its own transaction, with a session and the data
+#: folder: when a worker it started ended, on start, and every HOOK_INTERVAL seconds
+#: (jobs that ended unseen: adopted workers, another server). Each acts on jobs that
+#: have ended and must be idempotent: the intake delivers the requests whose brief job
+#: succeeded (``landwatch.intake.records.on_job_finished``).
+JOB_END_HOOKS: list[Callable[[Session, Path], object]] = [_deliver_requests]
+
+
 @dataclass
 class _Launched:
     proc: subprocess.Popen[bytes]
@@ -1361,6 +1511,7 @@ class JobManager:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._hooks_due = 0.0
 
     # -- lifecycle
 
@@ -1443,11 +1594,27 @@ class JobManager:
             self._wake.clear()
 
     def tick(self) -> None:
-        """One round: cancellations, finished workers, adopted workers, the queue."""
+        """One round: cancellations, finished workers, adopted workers, the queue, and
+        the job-end hooks (at once when a worker ended, else every HOOK_INTERVAL s)."""
         self._cancellations()
-        self._reap()
+        reaped = self._reap()
         self._watch_adopted()
         self._start_queued()
+        self._job_end_hooks(force=reaped)
+
+    def _job_end_hooks(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now < self._hooks_due:
+            return
+        self._hooks_due = now + HOOK_INTERVAL
+        for hook in JOB_END_HOOKS:
+            try:
+                with session_scope(self.engine) as s:
+                    hook(s, self.data_dir)
+            except Exception:  # one failing hook must not stop the jobs or the others
+                log.exception(
+                    "job manager: job-end hook %s failed", getattr(hook, "__name__", hook)
+                )
 
     # -- recovery
 
@@ -1518,12 +1685,14 @@ class JobManager:
                 proc.wait()
         _signal_group(proc.pid, signal.SIGKILL)  # children left in the group
 
-    def _reap(self) -> None:
+    def _reap(self) -> bool:
+        reaped = False
         for job_id, launched in list(self._launched.items()):
             code = launched.proc.poll()
             if code is None:
                 continue
             del self._launched[job_id]
+            reaped = True
             now = utcnow()
             with session_scope(self.engine) as s:
                 job = s.get(Job, job_id)
@@ -1543,6 +1712,7 @@ class JobManager:
                 job.finished_at = job.updated_at = now
                 job.log = append_log(job.log, *(log_line(t) for t in tail), log_line(message))
             remove_partial_outputs(self.data_dir, launched.output_dir)
+        return reaped
 
     def _watch_adopted(self) -> None:
         now = utcnow()

@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from landwatch.errors import InputError, NotFoundError, PermissionDenied
@@ -292,8 +293,15 @@ def authenticate(session: Session, token: str) -> User:
     # Record use at most once a minute: a read with a token then needs no database
     # write, so it neither waits for nor blocks a long-running writer (SQLite).
     if last is None or (now - last).total_seconds() >= LAST_USED_RESOLUTION_S:
-        api_token.last_used_at = now
-        session.flush()
+        # best effort: in a read transaction the write may find the database locked
+        # by another writer (SQLite cannot wait there); losing one timestamp is fine,
+        # failing the request is not
+        try:
+            with session.begin_nested():
+                api_token.last_used_at = now
+                session.flush()
+        except OperationalError:
+            pass
     return api_token.user
 
 

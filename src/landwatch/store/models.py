@@ -15,6 +15,7 @@ from landwatch.store.db import Base
 from landwatch.store.jobs import Job
 from landwatch.store.observations import Observation
 from landwatch.store.practices import Practice, PracticeEvent, PracticeVersion
+from landwatch.store.requests import InfoRequest, InfoRequestEvent
 
 
 class SchemaInfo(Base):
@@ -29,6 +30,8 @@ __all__ = [
     "DroughtAlert",
     "DroughtAlertUpdate",
     "DroughtUnitMonth",
+    "InfoRequest",
+    "InfoRequestEvent",
     "Job",
     "Observation",
     "Practice",

@@ -47,6 +47,7 @@ def auth(token: str) -> dict[str, str]:
 
 
 ALL_PROCESSES = {
+    "brief",
     "sample-create",
     "sdg1531",
     "drought-spi",

@@ -1,7 +1,7 @@
 """The dashboard: server-rendered pages (Jinja2, autoescaped) with small vanilla JS.
 
 Pages share their paths with the JSON API where docs/api.md says so (``/practices``,
-``/practices/{uuid}``, ``/jobs``, ``/alerts``): a browser that asks for HTML (its
+``/practices/{uuid}``, ``/jobs``, ``/alerts``, ``/requests``): a browser that asks for HTML (its
 ``Accept`` header prefers ``text/html`` to ``application/json``) gets the page, every
 other client the JSON. :class:`HtmlPagesMiddleware` does this by routing such requests
 to the page routes under :data:`PAGE_PREFIX`, whatever the order the routers were
@@ -45,10 +45,11 @@ PAGE_PREFIX = "/_dashboard"
 
 #: Public paths of the pages (after the application's root path).
 PAGE_PATH = re.compile(
-    r"^/(?:|practices|practices/new|practices/[0-9A-Fa-f-]{6,36}|observations/new|jobs|alerts)$"
+    r"^/(?:|practices|practices/new|practices/[0-9A-Fa-f-]{6,36}|observations/new|jobs|alerts"
+    r"|requests)$"
 )
 #: Paths where a page and a JSON resource share the URL (responses vary by Accept).
-SHARED_PATH = re.compile(r"^/(?:practices|practices/[0-9A-Fa-f-]{6,36}|jobs|alerts)$")
+SHARED_PATH = re.compile(r"^/(?:practices|practices/[0-9A-Fa-f-]{6,36}|jobs|alerts|requests)$")
 
 #: Content-Security-Policy of the pages: everything from this server, nothing else.
 CSP = (
@@ -64,6 +65,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("observation_new", "/observations/new", "Observe"),
     ("jobs", "/jobs", "Jobs"),
     ("alerts", "/alerts", "Alerts"),
+    ("requests", "/requests", "Requests"),
 )
 
 FACET_TITLES: dict[str, str] = {
@@ -432,6 +434,26 @@ def jobs_page(request: Request) -> HTMLResponse:
 def alerts_page(request: Request) -> HTMLResponse:
     """Current drought alerts with their history, CAP messages and the Atom feed."""
     return _render(request, "alerts.html", "alerts", "Alerts")
+
+
+@router.get(PAGE_PREFIX + "/requests", response_class=HTMLResponse)
+def requests_page(request: Request) -> HTMLResponse:
+    """Ask for an information product; the queue by priority; moderators' next steps."""
+    from landwatch.intake.priority import load_priority_rules
+    from landwatch.store.requests import REQUEST_STATUSES
+
+    rules = load_priority_rules()
+    return _render(
+        request,
+        "requests.html",
+        "requests",
+        "Requests for information",
+        today=dt.datetime.now(dt.UTC).date().isoformat(),
+        topics=list(rules.topics.items()),
+        requester_types=list(rules.requester_types.items()),
+        intended_uses=list(rules.intended_uses.items()),
+        statuses=REQUEST_STATUSES,
+    )
 
 
 def _labelled(codes: Sequence[str] | Mapping[str, Any]) -> list[tuple[str, str]]:
