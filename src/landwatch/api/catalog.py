@@ -40,6 +40,9 @@ from typing import Any
 
 import numpy as np
 import yaml
+from matplotlib.colors import to_hex
+from rasterio.enums import Resampling
+from rasterio.warp import transform_bounds
 
 from landwatch.errors import DataSourceError, InputError, NotFoundError
 from landwatch.indices.land.codes import NODATA
@@ -254,7 +257,6 @@ def load_map_colours() -> MapColours:
 
 def _palette_colour(palette: str, index: int) -> str:
     import matplotlib
-    from matplotlib.colors import to_hex
 
     cmap = matplotlib.colormaps[palette]
     n = getattr(cmap, "N", 256)
@@ -264,7 +266,6 @@ def _palette_colour(palette: str, index: int) -> str:
 def ramp_stops(colormap: str, n: int = 9) -> list[str]:
     """``n`` evenly spaced colours of a matplotlib colormap (for drawing a colour bar)."""
     import matplotlib
-    from matplotlib.colors import to_hex
 
     cmap = matplotlib.colormaps[colormap]
     return [str(to_hex(cmap(i / (n - 1)))) for i in range(n)]
@@ -530,7 +531,6 @@ def _class_names(tags: Mapping[str, str]) -> dict[int, str]:
 
 
 def _wgs84_bounds(src: Any) -> tuple[float, float, float, float]:
-    from rasterio.warp import transform_bounds
 
     b = src.bounds
     if src.crs.to_epsg() == 4326:
@@ -541,7 +541,6 @@ def _wgs84_bounds(src: Any) -> tuple[float, float, float, float]:
 
 def _data_range(src: Any, bands: Sequence[int], nodata: float | None) -> tuple[float, float]:
     """Minimum and maximum of the bands, read at most 256 px wide (the overviews)."""
-    from rasterio.enums import Resampling
 
     step = max(1, math.ceil(len(bands) / 24))
     pick = list(bands)[::step]

@@ -7,6 +7,10 @@ never blended), bilinear for continuous ones. Pixels outside the data and no-dat
 pixels are transparent. Categorical layers are drawn with their colour table
 (:meth:`~landwatch.api.catalog.Layer.colour_lut`), continuous ones with their
 colormap stretched over the legend's ``min``..``max``.
+
+Third-party modules are imported at the top of this module (and of ``catalog`` and
+``zonal``), not inside the handlers: lazy imports from several request threads at
+once saw a half-initialised rio_tiler under load (ImportError, 500).
 """
 
 from __future__ import annotations
@@ -18,6 +22,14 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from PIL import Image
+from rio_tiler.errors import PointOutsideBounds, TileOutsideBounds
+from rio_tiler.io import Reader
 
 from landwatch.api.catalog import Layer
 from landwatch.errors import InputError, NotFoundError
@@ -79,7 +91,6 @@ def colorize(layer: Layer, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 def encode_png(rgba: np.ndarray) -> bytes:
     """PNG bytes of an RGBA array."""
-    from PIL import Image
 
     buf = io.BytesIO()
     Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", optimize=False)
@@ -110,8 +121,6 @@ def render_tile(layer: Layer, z: int, x: int, y: int, *, time: str | None = None
     InputError
         A tile index out of range, or a bad ``time``.
     """
-    from rio_tiler.errors import TileOutsideBounds
-    from rio_tiler.io import Reader
 
     _check_tile(z, x, y)
     band = layer.band(time)
@@ -133,7 +142,6 @@ def render_tile(layer: Layer, z: int, x: int, y: int, *, time: str | None = None
 def _preview_rgba(
     layer: Layer, band: int, width: int
 ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    from rio_tiler.io import Reader
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -175,11 +183,6 @@ def _short(label: str, n: int = 56) -> str:
 def _with_legend(
     layer: Layer, rgba: np.ndarray, extent: tuple[float, float, float, float], when: str | None
 ) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
 
     dpi = 100
     h, w = rgba.shape[:2]
@@ -249,8 +252,6 @@ def _check_lonlat(lon: float, lat: float) -> None:
 
 
 def _point(layer: Layer, lon: float, lat: float, bands: list[int] | None) -> Any:
-    from rio_tiler.errors import PointOutsideBounds
-    from rio_tiler.io import Reader
 
     _check_lonlat(lon, lat)
     with warnings.catch_warnings():

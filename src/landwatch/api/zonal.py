@@ -23,6 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pyproj import Geod
+from rasterio.features import geometry_mask
+from rasterio.warp import transform_geom
+from rasterio.windows import Window
+from shapely.geometry import box, mapping, shape
+from shapely.validation import explain_validity
 
 from landwatch.api.catalog import Layer
 from landwatch.errors import InputError
@@ -66,9 +72,6 @@ def parse_polygon(geometry: Mapping[str, Any], *, max_vertices: int, max_km2: fl
         Not a Polygon/MultiPolygon, empty, invalid (e.g. self-intersecting), not in
         longitude/latitude, or larger than ``max_km2``.
     """
-    from pyproj import Geod
-    from shapely.geometry import shape
-    from shapely.validation import explain_validity
 
     if not isinstance(geometry, Mapping) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
         got = geometry.get("type") if isinstance(geometry, Mapping) else type(geometry).__name__
@@ -115,7 +118,6 @@ def parse_polygon(geometry: Mapping[str, Any], *, max_vertices: int, max_km2: fl
 
 def _window(src: Any, geom_native: Any) -> Any:
     """The pixel window covering ``geom_native``'s bounds, clipped to the raster."""
-    from rasterio.windows import Window
 
     t = src.transform
     if t.b != 0 or t.d != 0:
@@ -181,9 +183,6 @@ def zonal_statistics(
     """
     import rasterio
     import xarray as xr
-    from rasterio.features import geometry_mask
-    from rasterio.warp import transform_geom
-    from shapely.geometry import box, mapping, shape
 
     w, s, e, n = layer.bounds
     if not polygon.intersects(box(w, s, e, n)):
