@@ -455,9 +455,9 @@ def _fake_ldn_run(folder: Path) -> Path:
 
 @pytest.fixture()
 def ldn_client(api_settings: Settings, tokens: dict[str, str]) -> Iterator[TestClient]:
-    """Curated practices, a published LDN run 'ldn_demo' and job 'abc123' with the same."""
+    """Curated practices, a published LDN run 'ldn_demo' and a job with the same."""
     published = _fake_ldn_run(api_settings.data_dir.parent / "published" / "ldn_demo")
-    _fake_ldn_run(api_settings.jobs_dir / "abc123")
+    _fake_ldn_run(api_settings.jobs_dir / "0b6c3a4e-1d2f-4a5b-8c7d-9e0f1a2b3c4d")
     settings = api_settings.model_copy(update={"runs": [published]})
     engine = init_db(settings.db_url())
     with session_scope(engine) as s:
@@ -481,7 +481,12 @@ def test_match__ldn_run_hotspots(ldn_client: TestClient) -> None:
     assert first["matches"][0]["components"]["degradation"] > 0.5
     # chosen ranks and period; the job's folder by its run id
     r = ldn_client.post(
-        "/match", json={"ldn_run": "job-abc123", "period": "report_1", "hotspots": [2]}
+        "/match",
+        json={
+            "ldn_run": "job-0b6c3a4e-1d2f-4a5b-8c7d-9e0f1a2b3c4d",
+            "period": "report_1",
+            "hotspots": [2],
+        },
     )
     assert r.status_code == 200, r.text
     targets = r.json()["targets"]
@@ -507,10 +512,19 @@ def test_resolve_run__published_then_jobs(tmp_path: Path) -> None:
     pub = tmp_path / "runs" / "kenya_2023"
     pub.mkdir(parents=True)
     s = Settings(data_dir=tmp_path / "data", runs=[pub])
-    (s.jobs_dir / "f00d").mkdir(parents=True)
+    (s.jobs_dir / "5f0dd00d-0000-4000-8000-00000000f00d").mkdir(parents=True)
     assert resolve_run(s, "kenya_2023") == pub
-    assert resolve_run(s, "job-f00d") == s.jobs_dir / "f00d"
-    for bad in ("job-", "job-f00d/..", "f00d", "runs", "job-.."):
+    assert (
+        resolve_run(s, "job-5f0dd00d-0000-4000-8000-00000000f00d")
+        == s.jobs_dir / "5f0dd00d-0000-4000-8000-00000000f00d"
+    )
+    for bad in (
+        "job-",
+        "job-5f0dd00d-0000-4000-8000-00000000f00d/..",
+        "5f0dd00d-0000-4000-8000-00000000f00d",
+        "runs",
+        "job-..",
+    ):
         with pytest.raises(NotFoundError, match="GET /runs"):
             resolve_run(s, bad)
 

@@ -323,24 +323,10 @@ def practices_page(
 @router.get(PAGE_PREFIX + "/practices/new", response_class=HTMLResponse)
 def practice_new_page(request: Request) -> HTMLResponse:
     """Form for a new SLM practice record (POST /practices, contributor token)."""
-    lists = {
-        name: _vocab_terms(name)
-        for name in (
-            "land_use",
-            "degradation_types",
-            "measure_types",
-            "goals",
-            "climate_zones",
-            "aridity",
-            "slope",
-            "soil_texture",
-            "scale",
-            "impacts_on_site",
-            "off_site_impacts",
-            "adoption",
-            "licences",
-        )
-    }
+    from landwatch.knowledge.vocabulary import LISTS
+
+    # every list a contributor fills in (the status is set by the system)
+    lists = {name: _vocab_terms(name) for name in LISTS if name != "statuses"}
     return _render(request, "practice_new.html", "practice_new", "Add an SLM practice", lists=lists)
 
 

@@ -432,31 +432,25 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return kb.as_utc(value) if value is not None else None
 
 
-_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
-
-
 def resolve_run(settings: Settings, run_id: str) -> Path:
-    """The folder of a run id, as ``GET /runs`` names them.
-
-    A published folder of ``Settings.runs`` whose name is ``run_id``, else for
-    ``job-<jobID>`` the job's output folder ``<data_dir>/jobs/<jobID>/``.
+    """The folder of a run id, as ``GET /runs`` names them: one resolver for the whole
+    service (the job inputs' :class:`~landwatch.api.jobs.InputPaths`), so a run id
+    means the same folder to jobs, requests and matching.
 
     Raises
     ------
     NotFoundError
         No such run.
     """
-    for folder in settings.runs:
-        if folder.name == run_id and folder.is_dir():
-            return folder
-    if run_id.startswith("job-") and _JOB_ID.fullmatch(job := run_id[4:]):
-        folder = settings.jobs_dir / job
-        if folder.is_dir():
-            return folder
-    raise NotFoundError(
-        f"run {run_id!r} does not exist; expected the id of a run listed by GET /runs "
-        "(a published folder name, or job-<jobID> of a successful job)."
-    )
+    from landwatch.api.jobs import InputPaths
+
+    try:
+        return InputPaths.from_settings(settings).resolve(run_id, "folder")
+    except ValueError:
+        raise NotFoundError(
+            f"run {run_id[:80]!r} does not exist; expected the id of a run listed by GET "
+            "/runs (a published folder name, or job-<jobID> of a successful job)."
+        ) from None
 
 
 def _targets(
