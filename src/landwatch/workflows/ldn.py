@@ -466,7 +466,8 @@ def run_ldn(
                 zones=zones,
                 zone_names=zone_names or None,
                 extra={
-                    "response": np.where(resp == RESPONSE_NODATA, 0, resp).astype(np.int64) + 1,
+                    # response code + 1, so 0 stays "none" for unclassified pixels
+                    "response": np.where(resp == RESPONSE_NODATA, 0, resp.astype(np.int64) + 1),
                     "land_cover_now": lc1,
                 },
             )
