@@ -122,14 +122,19 @@ def init_db(url: str | None = None) -> Engine:
 
 
 _factories: dict[int, sessionmaker[Session]] = {}
+_writers: dict[int, Engine] = {}
 
 
 @contextmanager
-def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error (nothing half-written).
 
-    ``write=True`` takes the write lock when the transaction starts (SQLite ``BEGIN
-    IMMEDIATE``), for units of work that read then write under concurrency.
+    On SQLite a ``write`` session (the default) takes the write lock at its first
+    statement (``BEGIN IMMEDIATE``) and waits its turn (busy_timeout). A session that
+    reads and then writes must do so: a read transaction cannot wait to become a
+    write transaction while another connection writes ("database is locked" at
+    once). ``write=False`` is for sessions that only read (the web service's GETs);
+    they never block writers under WAL.
     """
     factory = _factories.get(id(engine))
     if factory is None:
@@ -137,7 +142,10 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     if write and engine.dialect.name == "sqlite":
         # the write lock is taken when the session first touches the database (lazily),
         # not before: request parsing and validation do not hold it
-        session = factory(bind=engine.execution_options(**{WRITE_INTENT: True}))
+        writer = _writers.get(id(engine))
+        if writer is None:
+            writer = _writers[id(engine)] = engine.execution_options(**{WRITE_INTENT: True})
+        session = factory(bind=writer)
     else:
         session = factory()
     try:
