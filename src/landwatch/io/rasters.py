@@ -247,6 +247,36 @@ def check_same_grid(
         )
 
 
+def open_on_grid(
+    reference: xr.DataArray,
+    path: Path,
+    name: str,
+    *,
+    ref_name: str,
+    align: bool,
+    categorical: bool,
+    sum_preserving: bool = False,
+) -> xr.DataArray:
+    """Read a one-band map of ``path`` on the grid of ``reference``.
+
+    As it is when the grids match; resampled with :func:`align_to` when they do not
+    and ``align`` is set; otherwise the grid mismatch is an :class:`InputError` that
+    says so. A file with several bands is an error (one map is expected).
+    """
+    da = open_raster(path, name=name).load()
+    if "time" in da.dims:
+        raise InputError(
+            f"{name}: {path.name} has {da.sizes['time']} bands; expected one map (y, x)."
+        )
+    try:
+        check_same_grid(reference, da, ref_name=ref_name, name=name)
+    except InputError:
+        if not align:
+            raise
+        da = align_to(reference, da, categorical=categorical, sum_preserving=sum_preserving)
+    return da.assign_coords(y=reference.y, x=reference.x)
+
+
 def align_to(
     reference: xr.DataArray, other: xr.DataArray, *, categorical: bool, sum_preserving: bool = False
 ) -> xr.DataArray:

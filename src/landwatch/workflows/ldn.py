@@ -117,21 +117,6 @@ def _climate_zone_names() -> dict[int, str]:
     return {int(r.zone_code): str(r.zone_name) for r in df.itertuples()}
 
 
-def _on_grid(
-    ref: xr.DataArray, path: Path, name: str, *, align: bool, categorical: bool
-) -> xr.DataArray:
-    da = rio_io.open_raster(path, name=name).load()
-    if "time" in da.dims or "band" in da.dims:
-        raise InputError(f"{name}: {path.name} has several bands; expected one map (y, x).")
-    try:
-        rio_io.check_same_grid(ref, da, ref_name="sdg maps", name=name)
-    except InputError:
-        if not align:
-            raise
-        da = rio_io.align_to(ref, da, categorical=categorical)
-    return da.assign_coords(y=ref.y, x=ref.x)
-
-
 def _read_int(path: Path, name: str) -> xr.DataArray:
     return rio_io.open_raster(path, name=name).load()
 
@@ -141,7 +126,9 @@ def _user_land_types(
 ) -> tuple[xr.DataArray, dict[int, str]]:
     """A user land type layer: raster codes, or polygons with a code/name field."""
     if path.suffix.lower() in (".tif", ".tiff", ".nc", ".zarr", ".vrt"):
-        da = _on_grid(ref, path, "land_types", align=align, categorical=True)
+        da = rio_io.open_on_grid(
+            ref, path, "land_types", align=align, categorical=True, ref_name="sdg maps"
+        )
         return da, _class_names(path) if path.suffix.lower() in (".tif", ".tiff") else {}
     gdf = vec_io.read_vector(path, name="land_types")
     if not field_name:
@@ -323,7 +310,9 @@ def run_ldn(
                         f"land type component {c!r}: the sdg run had no {c} input. Drop it with "
                         f"--components, or pass --land-types FILE."
                     )
-                comps[c] = _on_grid(ref, p, c, align=align, categorical=True)
+                comps[c] = rio_io.open_on_grid(
+                    ref, p, c, align=align, categorical=True, ref_name="sdg maps"
+                )
                 names[c] = _class_names(p) if p.suffix.lower() in (".tif", ".tiff") else {}
                 if c == "climate_zones":
                     names[c] = {**_climate_zone_names(), **names[c]}
@@ -358,15 +347,31 @@ def run_ldn(
         }
     population = None
     if run.inputs.get("population") is not None:
-        pop = _on_grid(ref, run.inputs["population"], "population", align=align, categorical=False)
+        pop = rio_io.open_on_grid(
+            ref,
+            run.inputs["population"],
+            "population",
+            align=align,
+            categorical=False,
+            ref_name="sdg maps",
+        )
         population = np.where(np.asarray(pop.values) >= 0, np.asarray(pop.values, float), 0.0)
     hazard = None
     if drought_hazard:
-        hz = _on_grid(ref, Path(drought_hazard), "drought_hazard", align=True, categorical=True)
+        hz = rio_io.open_on_grid(
+            ref,
+            Path(drought_hazard),
+            "drought_hazard",
+            align=True,
+            categorical=True,
+            ref_name="sdg maps",
+        )
         hazard = np.asarray(hz.values)
     risk_arr = None
     if risk:
-        rk = _on_grid(ref, Path(risk), "risk", align=align, categorical=False)
+        rk = rio_io.open_on_grid(
+            ref, Path(risk), "risk", align=align, categorical=False, ref_name="sdg maps"
+        )
         risk_arr = np.asarray(rk.values, float)
     plan = _interventions(Path(interventions), ref) if interventions else None
     progress.step("admin units, population and optional layers")

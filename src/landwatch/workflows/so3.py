@@ -83,23 +83,6 @@ def _zones_on(grid: xr.DataArray, gdf: Any) -> xr.DataArray | None:
     return xr.DataArray(ids, dims=("y", "x"), coords={"y": grid.y, "x": grid.x})
 
 
-def _on_grid(
-    pop: xr.DataArray, path: Path, name: str, *, align: bool, categorical: bool
-) -> xr.DataArray:
-    """A raster on the population grid: as it is, or nearest-neighbour resampled with
-    ``align``; otherwise a grid mismatch is an error that says so."""
-    da = rio_io.open_raster(path, name=name).load()
-    if "time" in da.dims:
-        raise InputError(f"{name}: {path.name} has several bands; expected one map (y, x).")
-    try:
-        rio_io.check_same_grid(pop, da, ref_name="population", name=name)
-    except InputError:
-        if not align:
-            raise
-        return rio_io.align_to(pop, da, categorical=categorical)
-    return da.assign_coords(y=pop.y, x=pop.x)
-
-
 def _water(
     pop: xr.DataArray,
     land_cover: Path | None,
@@ -111,10 +94,14 @@ def _water(
     raster marks non-zero (its no data is land); None when neither is given."""
     water = None
     if land_cover is not None:
-        lc = _on_grid(pop, land_cover, "land_cover", align=align, categorical=True)
+        lc = rio_io.open_on_grid(
+            pop, land_cover, "land_cover", align=align, categorical=True, ref_name="population"
+        )
         water = water_mask_from_land_cover(lc, water_codes)
     if water_mask is not None:
-        wm = _on_grid(pop, water_mask, "water_mask", align=align, categorical=True)
+        wm = rio_io.open_on_grid(
+            pop, water_mask, "water_mask", align=align, categorical=True, ref_name="population"
+        )
         nodata = wm.attrs.get("nodata")
         wet = wm.fillna(0) != 0
         if nodata is not None and not np.isnan(nodata):

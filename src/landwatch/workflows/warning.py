@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 import landwatch
 from landwatch.errors import InputError
@@ -81,24 +80,6 @@ class WarningResult:
     skipped: int
     situation: pd.DataFrame
     files: list[Path] = field(default_factory=list)
-
-
-def _on_grid(
-    ref: xr.DataArray, path: Path, name: str, *, align: bool, categorical: bool
-) -> xr.DataArray:
-    """A (y, x) raster on the CDI grid, or resampled to it with ``align``."""
-    da = rio_io.open_raster(path, name=name).load()
-    if "time" in da.dims:
-        raise InputError(
-            f"{name}: {path.name} has {da.sizes['time']} bands; expected one map (y, x)."
-        )
-    try:
-        rio_io.check_same_grid(ref, da, ref_name="cdi", name=name)
-    except InputError:
-        if not align:
-            raise
-        da = rio_io.align_to(ref, da, categorical=categorical, sum_preserving=not categorical)
-    return da.assign_coords(y=ref.y, x=ref.x)
 
 
 def _read_units(admin: Path, layer: str | None, id_field: str, name_field: str) -> Any:
@@ -241,8 +222,18 @@ def run_alerts(
             f"cdi: {Path(cdi).name} has no time dimension; expected monthly classes (time, y, x)."
         )
     ref = cube.isel(time=0, drop=True)
-    lc = _on_grid(ref, Path(land_cover), "land_cover", align=align, categorical=True)
-    pop = _on_grid(ref, Path(population), "population", align=align, categorical=False)
+    lc = rio_io.open_on_grid(
+        ref, Path(land_cover), "land_cover", align=align, categorical=True, ref_name="cdi"
+    )
+    pop = rio_io.open_on_grid(
+        ref,
+        Path(population),
+        "population",
+        align=align,
+        categorical=False,
+        ref_name="cdi",
+        sum_preserving=True,
+    )
     units = _read_units(Path(admin), admin_layer, admin_id_field, admin_name_field)
     zones = vec_io.rasterize_ids(units, ref)
     res_x, res_y = (abs(v) for v in ref.rio.resolution())
