@@ -44,6 +44,7 @@ from typing import Any
 import yaml
 
 from landwatch.errors import InputError
+from landwatch.knowledge.vocabulary import vocabulary
 
 __all__ = [
     "WEIGHTS",
@@ -63,12 +64,10 @@ WEIGHTS: dict[str, float] = {
 }
 _GOAL_ORDER = ("prevent", "reduce", "restore")
 _ARIDITY_ORDER = ("hyper_arid", "arid", "semi_arid", "dry_subhumid", "humid")
-_ZONE_CODES = {
-    1: "warm_temperate_moist", 2: "warm_temperate_dry", 3: "cool_temperate_moist",
-    4: "cool_temperate_dry", 5: "polar_moist", 6: "polar_dry", 7: "boreal_moist",
-    8: "boreal_dry", 9: "tropical_montane", 10: "tropical_wet", 11: "tropical_moist",
-    12: "tropical_dry",
-}  # fmt: skip
+#: IPCC climate-zone raster code -> vocabulary code, from the vocabulary file.
+_ZONE_CODES: dict[int, str] = {
+    int(t.number): t.code for t in vocabulary().terms("climate_zones") if t.number is not None
+}
 
 
 @cache

@@ -23,6 +23,7 @@ import landwatch
 from landwatch.errors import DataSourceError, InputError
 from landwatch.indices.land.area import pixel_area_km2
 from landwatch.indices.land.codes import LC_CLASSES, LC_WATER, NODATA
+from landwatch.indices.land.soc import climate_zone_names
 from landwatch.io import outputs as out_io
 from landwatch.io import rasters as rio_io
 from landwatch.io import vectors as vec_io
@@ -107,14 +108,6 @@ def _class_names(path: Path) -> dict[int, str]:
         except (ValueError, AttributeError):
             pass
     return {int(k[6:]): v for k, v in tags.items() if k.startswith("class_") and k[6:].isdigit()}
-
-
-def _climate_zone_names() -> dict[int, str]:
-    from importlib import resources
-
-    text = resources.files("landwatch.data").joinpath("ipcc_climate_zone_to_regime.csv").read_text()
-    df = pd.read_csv(pd.io.common.StringIO(text))
-    return {int(r.zone_code): str(r.zone_name) for r in df.itertuples()}
 
 
 def _read_int(path: Path, name: str) -> xr.DataArray:
@@ -315,7 +308,7 @@ def run_ldn(
                 )
                 names[c] = _class_names(p) if p.suffix.lower() in (".tif", ".tiff") else {}
                 if c == "climate_zones":
-                    names[c] = {**_climate_zone_names(), **names[c]}
+                    names[c] = {**climate_zone_names(), **names[c]}
         lt, legend = land_types(
             comps, names=names, exclude=water, ignore_codes={"land_cover": [LC_WATER]}
         )

@@ -164,6 +164,11 @@ def polygon_profile(
             "climate zone. Run `landwatch ldn` with the default components."
         )
     zone = max(zone_w, key=lambda z: zone_w[z])
+    if zone not in _ZONE_CODES:
+        raise InputError(
+            f"area: its dominant climate zone code {zone} is not an IPCC zone 1-12; "
+            "check the climate zone input of the SDG run."
+        )
     resp = rio_io.open_raster(run / "maps" / period / "response.tif", name="response").values
     resp_vals = np.asarray(resp)[land]
     resp_vals = resp_vals[resp_vals != 255]
@@ -172,7 +177,7 @@ def polygon_profile(
     profile = AreaProfile(
         land_cover=lc_share,
         processes=processes,
-        climate_zone=_ZONE_CODES.get(zone, "tropical_dry"),
+        climate_zone=_ZONE_CODES[zone],
         response=response,
         name=Path(area).stem,
     )

@@ -58,6 +58,13 @@ def climate_regimes() -> dict[str, float]:
     return {_norm(r["name"]): float(r["f"]) for r in _data_rows("soc_climate_regimes.csv")}
 
 
+def climate_zone_names() -> dict[int, str]:
+    """IPCC climate-zone raster code -> zone name, from the packaged table."""
+    return {
+        int(r["zone_code"]): r["zone_name"] for r in _data_rows("ipcc_climate_zone_to_regime.csv")
+    }
+
+
 def _zone_factor_table() -> np.ndarray:
     """Array ``t[zone] -> f`` for IPCC climate-zone codes 0..12 (0 -> NaN)."""
     regimes = {int(r["regime_code"]): float(r["f"]) for r in _data_rows("soc_climate_regimes.csv")}
