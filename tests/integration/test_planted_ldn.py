@@ -23,6 +23,7 @@ from shapely.geometry import box
 from typer.testing import CliRunner
 
 from landwatch.cli import app
+from landwatch.errors import InputError
 from landwatch.indices.land.area import pixel_area_km2
 from landwatch.workflows.ldn import run_ldn
 
@@ -256,3 +257,47 @@ def test_ldn_cli__runs_and_refuses_bad_input(sample_run_dir, tmp_path) -> None:
     r = runner.invoke(app, ["ldn", "--sdg-run", str(sample_run_dir), "--out", str(tmp_path / "o4"),
                             "--components", "land_cover,geology"])  # fmt: skip
     assert r.exit_code == 2 and "geology" in r.output
+
+
+def test_ldn__user_land_types_and_risk_layer(sample_region, sample_run_dir, tmp_path) -> None:
+    """Land types from the user's polygons (a field) or raster, and a risk layer for
+    'avoid': the land types follow the user's layer, totals do not depend on the
+    stratification, and at-risk stable land becomes 'avoid'."""
+    d = sample_region.out_dir
+    default = run_ldn(sample_run_dir, tmp_path / "default")
+    by_admin = run_ldn(
+        sample_run_dir,
+        tmp_path / "vector",
+        land_types_path=d / "admin.gpkg",
+        land_type_field="name",
+    )
+    legend = by_admin.tables["land_types"]
+    admin = gpd.read_file(d / "admin.gpkg", layer="admin1")
+    assert sorted(legend["label"]) == sorted(admin["name"])
+    for period in PERIODS:
+        a = default.tables[f"neutrality_{period}"]
+        b = by_admin.tables[f"neutrality_{period}"]
+        for col in ("gain_km2", "loss_km2", "area_km2"):
+            assert b[col].sum() == pytest.approx(a[col].sum(), rel=1e-9)
+    with pytest.raises(InputError, match="--land-type-field"):
+        run_ldn(sample_run_dir, tmp_path / "nofield", land_types_path=d / "admin.gpkg")
+    assert not (tmp_path / "nofield").exists()
+    by_soil = run_ldn(sample_run_dir, tmp_path / "raster", land_types_path=d / "soil_units.tif")
+    assert len(by_soil.tables["land_types"]) == 4  # the 4 soil units (water excluded)
+    # risk everywhere: no stable, not stressed land stays "maintain"
+    with rasterio.open(d / "population.tif") as src:
+        prof = src.profile | {"dtype": "float32", "nodata": None, "driver": "GTiff"}
+        shape = (src.height, src.width)
+    for k in ("blockxsize", "blockysize", "tiled"):
+        prof.pop(k, None)
+    risk = tmp_path / "risk.tif"
+    with rasterio.open(risk, "w", **prof) as dst:
+        dst.write(np.ones(shape, np.float32), 1)
+    at_risk = run_ldn(sample_run_dir, tmp_path / "risk", risk=risk)
+    r0 = default.tables["response_report_2"].query("zone == 'Territory'").set_index("response")
+    r1 = at_risk.tables["response_report_2"].query("zone == 'Territory'").set_index("response")
+    assert r0.loc["maintain", "area_km2"] > 0 and r1.loc["maintain", "area_km2"] == 0
+    assert r1.loc["avoid", "area_km2"] == pytest.approx(
+        r0.loc["avoid", "area_km2"] + r0.loc["maintain", "area_km2"], rel=1e-9
+    )
+    assert r1.loc["reverse", "area_km2"] == pytest.approx(r0.loc["reverse", "area_km2"], rel=1e-9)

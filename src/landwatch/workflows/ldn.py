@@ -284,7 +284,7 @@ def run_ldn(
     if land_types_path:
         lt_da, lt_names_user = _user_land_types(Path(land_types_path), ref, land_type_field, align)
         lt, legend = land_types(
-            {"land_type": lt_da}, names={"land_type": lt_names_user}, exclude=water
+            {"user_class": lt_da}, names={"user_class": lt_names_user}, exclude=water
         )
         lt_source = f"user layer {Path(land_types_path).name}" + (
             f" (field {land_type_field})" if land_type_field else ""
