@@ -27,6 +27,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
 	ldconfig -p | grep -q libpango-1.0 || (apt-get update && apt-get install -y libpango-1.0-0 libpangoft2-1.0-0)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update && apt-get install -y postgresql)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy src
 	$(BIN)/python -m pytest -n 2 -q

@@ -1,14 +1,14 @@
 """Jobs end to end with real worker processes: sample -> SDG 15.3.1 -> LDN through the
 API, cancelling a running worker, and a server killed with SIGKILL in the middle of a
 job (the job must end successful or failed with the restart message, never stay
-running; the database must stay sound; the restarted server must run new jobs)."""
+running; the database must stay sound; the restarted server must run new jobs). On
+SQLite and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from rasterio.io import MemoryFile
 from rio_cogeo.cogeo import cog_validate
+from sqlalchemy import text
 
 from landwatch.api import Settings, create_app
 from landwatch.api.jobs import RESTART_MESSAGE, iter_active_workers, worker_alive
@@ -54,12 +55,30 @@ def _stop_workers(url: str) -> None:
         engine.dispose()
 
 
-def _db_row(db: Path, job_id: str) -> tuple[str, int | None]:
-    with sqlite3.connect(db) as con:
-        status, pid = con.execute(
-            "SELECT status, worker_pid FROM jobs WHERE id = ?", (job_id,)
-        ).fetchone()
+def _db_row(url: str, job_id: str) -> tuple[str, int | None]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as con:
+            status, pid = con.execute(
+                text("SELECT status, worker_pid FROM jobs WHERE id = :id"), {"id": job_id}
+            ).one()
+    finally:
+        engine.dispose()
     return status, pid
+
+
+def _running_jobs(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as con:
+            if engine.dialect.name == "sqlite":
+                assert con.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+            return int(
+                con.execute(text("SELECT count(*) FROM jobs WHERE status = 'running'")).scalar()
+                or 0
+            )
+    finally:
+        engine.dispose()
 
 
 class Api:
@@ -99,11 +118,12 @@ class Api:
 
 
 @pytest.fixture()
-def service(tmp_path: Path) -> Iterator[tuple[Api, Settings]]:
-    """The app with its real job manager (worker processes), two jobs at a time."""
+def service(tmp_path: Path, db_url: str) -> Iterator[tuple[Api, Settings]]:
+    """The app with its real job manager (worker processes), two jobs at a time, on
+    SQLite and on PostgreSQL."""
     settings = Settings(
         data_dir=tmp_path / "data",
-        database_url=f"sqlite:///{tmp_path / 'jobs.sqlite'}",
+        database_url=db_url,
         job_workers=2,
         rate_limit_per_minute=100_000,  # the tests poll fast
     )
@@ -137,8 +157,7 @@ def test_api_jobs__sample_sdg1531_ldn_in_worker_processes(
     assert st["status"] == "successful", st["log"]
 
     # every job ran in a worker process of its own, not in the server
-    db = Path(settings.db_url().removeprefix("sqlite:///"))
-    pids = {_db_row(db, j)[1] for j in (sample, sdg, ldn)}
+    pids = {_db_row(settings.db_url(), j)[1] for j in (sample, sdg, ldn)}
     assert None not in pids and os.getpid() not in pids and len(pids) == 3
 
     outputs = {o["name"]: o for o in api.c.get(f"/jobs/{ldn}/results").json()["outputs"]}
@@ -164,8 +183,7 @@ def test_api_jobs__cancel_stops_the_worker(service: tuple[Api, Settings]) -> Non
     create_sample_region(settings.data_dir / "samples" / "c", size=300, seed=2)
     job = api.submit("sdg1531", {"config": "samples/c/run.yaml"})
     api.wait(job, until=("running", *FINAL), timeout=120)
-    db = Path(settings.db_url().removeprefix("sqlite:///"))
-    _status, pid = _db_row(db, job)
+    _status, pid = _db_row(settings.db_url(), job)
     assert pid is not None
     r = api.c.delete(f"/jobs/{job}", headers=api.h)
     assert r.status_code == 200 and r.json()["status"] == "dismissed"
@@ -192,9 +210,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def _serve(data: Path, port: int, log: Path, url: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LANDWATCH_")}
     env["LANDWATCH_RATE_LIMIT_PER_MINUTE"] = "100000"  # the test polls fast
+    env["LANDWATCH_DATABASE_URL"] = url
     with open(log, "ab") as out:
         return subprocess.Popen(
             [
@@ -243,17 +262,18 @@ def _stop_server(server: subprocess.Popen[bytes] | None) -> None:
         server.wait()
 
 
-def test_api_jobs__server_killed_mid_job_never_leaves_it_running(tmp_path: Path) -> None:
+def test_api_jobs__server_killed_mid_job_never_leaves_it_running(
+    tmp_path: Path, db_url: str
+) -> None:
     data = tmp_path / "data"
     create_sample_region(data / "samples" / "big", size=300, seed=0)
-    db = (data / "landwatch.db").resolve()
-    url = f"sqlite:///{db}"
+    url = db_url
     token = _users(url)["contributor"]
     log = tmp_path / "server.log"
     server: subprocess.Popen[bytes] | None = None
     try:
         port = _free_port()
-        server = _serve(data, port, log)
+        server = _serve(data, port, log, url)
         base = f"http://127.0.0.1:{port}"
         _wait_up(base, server, log)
         with httpx.Client(base_url=base, timeout=30) as c:
@@ -262,14 +282,14 @@ def test_api_jobs__server_killed_mid_job_never_leaves_it_running(tmp_path: Path)
             st = api.wait(job, until=("running", *FINAL), timeout=120)
             assert st["status"] == "running", st
 
-        _status, worker = _db_row(db, job)
+        _status, worker = _db_row(url, job)
         assert worker is not None
         os.kill(server.pid, signal.SIGKILL)  # the server only; the worker is in its own group
         server.wait()
         orphan_alive = worker_alive(worker, job)
 
         port = _free_port()
-        server = _serve(data, port, log)
+        server = _serve(data, port, log, url)
         base = f"http://127.0.0.1:{port}"
         _wait_up(base, server, log)
         with httpx.Client(base_url=base, timeout=30) as c:
@@ -287,10 +307,7 @@ def test_api_jobs__server_killed_mid_job_never_leaves_it_running(tmp_path: Path)
                 assert time.monotonic() < deadline, "the worker outlived its job"
                 time.sleep(0.2)
 
-            with sqlite3.connect(db) as con:
-                assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-                stuck = con.execute("SELECT count(*) FROM jobs WHERE status = 'running'")
-                assert stuck.fetchone() == (0,)
+            assert _running_jobs(url) == 0
 
             nxt = api.submit("sample-create", {"name": "after-restart", "size": 60})
             st = api.wait(nxt, timeout=180)
@@ -300,14 +317,14 @@ def test_api_jobs__server_killed_mid_job_never_leaves_it_running(tmp_path: Path)
             lost = api.submit("sdg1531", {"config": "samples/big/run.yaml"})
             st = api.wait(lost, until=("running", *FINAL), timeout=120)
             assert st["status"] == "running", st
-        _status, worker = _db_row(db, lost)
+        _status, worker = _db_row(url, lost)
         assert worker is not None
         os.kill(server.pid, signal.SIGKILL)
         os.killpg(worker, signal.SIGKILL)
         server.wait()
 
         port = _free_port()
-        server = _serve(data, port, log)
+        server = _serve(data, port, log, url)
         base = f"http://127.0.0.1:{port}"
         _wait_up(base, server, log)
         with httpx.Client(base_url=base, timeout=30) as c:

@@ -1,4 +1,4 @@
-"""A real app on a temporary SQLite database, with users of every role and their tokens."""
+"""A real app on a temporary SQLite or PostgreSQL database, with users of every role and their tokens."""
 
 from __future__ import annotations
 
@@ -13,9 +13,14 @@ from landwatch.store import init_db, session_scope
 from landwatch.store.auth import create_user, issue_token
 
 
-@pytest.fixture()
-def api_settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path}/api.sqlite")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def api_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Every API test runs on SQLite (the default) and on a real PostgreSQL server."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_db")
+    else:
+        url = f"sqlite:///{tmp_path}/api.sqlite"
+    return Settings(data_dir=tmp_path / "data", database_url=url)
 
 
 @pytest.fixture()

@@ -49,8 +49,8 @@ def _errors(exc: pytest.ExceptionInfo[InfoRequestValidationError]) -> dict[str, 
 
 
 @pytest.fixture()
-def db(tmp_path: Path) -> Iterator[Session]:
-    engine = init_db(f"sqlite:///{tmp_path / 'req.db'}")
+def db(db_url: str) -> Iterator[Session]:
+    engine = init_db(db_url)
     with session_scope(engine) as s:
         yield s
     engine.dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,8 +74,8 @@ def record() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture()
-def engine(tmp_path: Path) -> Engine:
-    eng = init_db(f"sqlite:///{tmp_path}/db.sqlite")
+def engine(db_url: str) -> Engine:
+    eng = init_db(db_url)
     with session_scope(eng) as s:
         for name, role in (
             ("vera", "viewer"),

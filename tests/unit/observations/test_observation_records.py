@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,8 +38,8 @@ def fields(**kw: Any) -> dict[str, Any]:
 
 
 @pytest.fixture()
-def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
-    return init_db(f"sqlite:///{tmp_path / 'obs.db'}")
+def engine(db_url: str):  # type: ignore[no-untyped-def]
+    return init_db(db_url)
 
 
 def test_validate_observation_fields__normalises_text_cells() -> None:

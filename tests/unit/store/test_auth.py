@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, inspect, select, text
@@ -28,8 +27,8 @@ from landwatch.store.auth import (
 
 
 @pytest.fixture()
-def engine(tmp_path: Path) -> Engine:
-    return init_db(f"sqlite:///{tmp_path}/db.sqlite")
+def engine(db_url: str) -> Engine:
+    return init_db(db_url)
 
 
 def _user(engine: Engine, name: str = "amina", role: str = "contributor") -> None:
@@ -47,11 +46,15 @@ def test_migration__creates_the_tables_and_constraints(engine: Engine) -> None:
     assert {"users", "api_tokens"} <= set(insp.get_table_names())
     fk = insp.get_foreign_keys("api_tokens")[0]
     assert fk["referred_table"] == "users" and fk["options"].get("ondelete") == "CASCADE"
-    with pytest.raises(Exception, match="CHECK constraint failed"), engine.begin() as conn:
+    # SQLite: "CHECK constraint failed"; PostgreSQL: "violates check constraint"
+    with (
+        pytest.raises(Exception, match="(?i)check constraint"),
+        engine.begin() as conn,
+    ):
         conn.execute(
             text(
                 "INSERT INTO users (name, role, active, created_at) "
-                "VALUES ('x', 'superuser', 1, '2026-01-01')"
+                "VALUES ('x', 'superuser', TRUE, '2026-01-01')"
             )
         )
 

@@ -55,8 +55,8 @@ def frame(
 
 
 @pytest.fixture()
-def engine(tmp_path: Path) -> Engine:
-    return init_db(f"sqlite:///{tmp_path / 'alerts.db'}")
+def engine(db_url: str) -> Engine:
+    return init_db(db_url)
 
 
 def process(engine: Engine, df: pd.DataFrame, **kw) -> LifecycleResult:  # type: ignore[no-untyped-def]
