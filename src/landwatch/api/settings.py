@@ -38,11 +38,24 @@ class Settings(BaseSettings):
         default=20 * 1024 * 1024, ge=1024, description="Largest request body accepted."
     )
     max_polygon_vertices: int = Field(default=10_000, ge=4)
+    tile_cache_mb: int = Field(
+        default=64, ge=0, description="Memory for rendered map tiles per server process (0: off)."
+    )
     max_polygon_km2: float = Field(default=1_000_000.0, gt=0)
     job_workers: int = Field(default=2, ge=1, le=32, description="Jobs run at the same time.")
     dask_scheduler: str | None = Field(
         default=None,
         description="tcp://host:port of a Dask scheduler for jobs (default: local processes).",
+    )
+    dask_cluster: str | None = Field(
+        default=None,
+        description="local:N: each job's worker process starts its own local Dask cluster of "
+        "N worker processes for the job's computations (instead of dask_scheduler).",
+    )
+    dask_memory_limit: str | None = Field(
+        default=None,
+        description="Memory per Dask worker of dask_cluster (e.g. 6GB; default: the machine's "
+        "memory shared between the workers).",
     )
 
     @property

@@ -8,6 +8,11 @@ pixels are transparent. Categorical layers are drawn with their colour table
 (:meth:`~landwatch.api.catalog.Layer.colour_lut`), continuous ones with their
 colormap stretched over the legend's ``min``..``max``.
 
+Rendered tiles are kept in memory (:data:`TILE_CACHE`, least recently used first out,
+bounded in bytes, ``LANDWATCH_TILE_CACHE_MB``; one cache per server process). The key
+holds the layer's file size and modification time, so a rewritten file is never
+served from old tiles.
+
 Third-party modules are imported at the top of this module (and of ``catalog`` and
 ``zonal``), not inside the handlers: lazy imports from several request threads at
 once saw a half-initialised rio_tiler under load (ImportError, 500).
@@ -17,7 +22,9 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 import warnings
+from collections import OrderedDict
 from functools import cache
 from typing import Any
 
@@ -36,7 +43,9 @@ from landwatch.errors import InputError, NotFoundError
 
 __all__ = [
     "MAX_PREVIEW_WIDTH",
+    "TILE_CACHE",
     "TILE_SIZE",
+    "TileCache",
     "colorize",
     "encode_png",
     "point_series",
@@ -113,8 +122,67 @@ def _check_tile(z: int, x: int, y: int) -> None:
         )
 
 
+class TileCache:
+    """Rendered PNG tiles in memory, least recently used out first, at most
+    ``max_bytes`` of PNG data (0 turns the cache off). Thread-safe."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.hits = 0
+        self.misses = 0
+        self._tiles: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._tiles)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        with self._lock:
+            png = self._tiles.get(key)
+            if png is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._tiles.move_to_end(key)
+            return png
+
+    def put(self, key: tuple[Any, ...], png: bytes) -> None:
+        with self._lock:
+            if key in self._tiles or len(png) > self.max_bytes:
+                return
+            self._tiles[key] = png
+            self._bytes += len(png)
+            self._evict()
+
+    def resize(self, max_bytes: int) -> None:
+        with self._lock:
+            self.max_bytes = max_bytes
+            self._evict()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tiles.clear()
+            self._bytes = 0
+            self.hits = self.misses = 0
+
+    def _evict(self) -> None:
+        while self._bytes > self.max_bytes and self._tiles:
+            _key, old = self._tiles.popitem(last=False)
+            self._bytes -= len(old)
+
+
+#: The tiles of this process (``LANDWATCH_TILE_CACHE_MB`` sets its size, default 64 MB).
+TILE_CACHE = TileCache(64 * 2**20)
+
+
 def render_tile(layer: Layer, z: int, x: int, y: int, *, time: str | None = None) -> bytes:
-    """The XYZ tile ``z/x/y`` (WebMercator, 256 px) of a layer as PNG bytes.
+    """The XYZ tile ``z/x/y`` (WebMercator, 256 px) of a layer as PNG bytes (from
+    :data:`TILE_CACHE` when the same tile of the unchanged file was drawn before).
 
     Raises
     ------
@@ -124,6 +192,22 @@ def render_tile(layer: Layer, z: int, x: int, y: int, *, time: str | None = None
 
     _check_tile(z, x, y)
     band = layer.band(time)
+    try:
+        st = layer.path.stat()
+        key: tuple[Any, ...] | None = (
+            layer.id, str(layer.path), st.st_size, st.st_mtime_ns, str(band), z, x, y
+        )
+    except OSError:
+        key = None  # let the reader say what is wrong with the file
+    if key is not None and (png := TILE_CACHE.get(key)) is not None:
+        return png
+    png = _draw_tile(layer, z, x, y, band)
+    if key is not None:
+        TILE_CACHE.put(key, png)
+    return png
+
+
+def _draw_tile(layer: Layer, z: int, x: int, y: int, band: Any) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # rio-tiler warns about missing overviews
         with Reader(layer.source) as src:

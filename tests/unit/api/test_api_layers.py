@@ -8,6 +8,7 @@ import io
 import json
 import math
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -477,3 +478,37 @@ def test_map_colours__shipped_file_and_bad_entries() -> None:
         parse_map_colours({"ramps": {"r": {"colormap": "nope"}}})
     with pytest.raises(InputError, match="no table"):
         parse_map_colours({"layers": [{"match": "x", "group": "X", "table": "missing"}]})
+
+
+def test_tile_cache__hits_and_a_rewritten_file_is_drawn_again(
+    tmp_path: Path, runs: dict[str, Path]
+) -> None:
+    from landwatch.api.tiles import TILE_CACHE
+
+    run = tmp_path / "cacherun"
+    shutil.copytree(runs["sdg"], run)
+    s = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path}/api.sqlite",
+                 runs=[run])  # fmt: skip
+    t = morecantile.tms.get("WebMercatorQuad").tile(30.2, -1.2, 8)
+    url = f"/layers/cacherun/maps/report_1/sdg/tiles/{t.z}/{t.x}/{t.y}.png"
+    with TestClient(create_app(s)) as c:
+        TILE_CACHE.clear()
+        first = c.get(url).content
+        assert (TILE_CACHE.hits, TILE_CACHE.misses, len(TILE_CACHE)) == (0, 1, 1)
+        assert c.get(url).content == first
+        assert TILE_CACHE.hits == 1
+        # the run is written again with every class flipped: the new colours are drawn
+        geo = {"crs_wkt": WKT, "transform": TRANSFORM}
+        flipped = np.where(_sdg_array() == -32768, -32768, -_sdg_array()).astype(np.int16)
+        write_cog_array(flipped, run / "maps/report_1/sdg.tif", nodata=-32768,
+                        class_names={int(k): v for k, v in CLASS3.items()},
+                        tags={"period": "report_1", "layer": "sdg"}, **geo)  # fmt: skip
+        os.utime(run / "maps/report_1/sdg.tif", ns=(time.time_ns(), time.time_ns() + 10**9))
+        again = c.get(url).content
+        assert again != first and TILE_CACHE.misses == 2
+        # bounded in bytes: the oldest tile goes first
+        TILE_CACHE.resize(len(again))
+        other = c.get(f"/layers/cacherun/maps/report_1/lpd5/tiles/{t.z}/{t.x}/{t.y}.png")
+        assert other.status_code == 200 and TILE_CACHE.nbytes <= len(again)
+    TILE_CACHE.clear()
+    TILE_CACHE.resize(64 * 2**20)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from landwatch.api.catalog import Catalog, Layer, read_table, run_input, run_parameter
 from landwatch.api.deps import get_settings
 from landwatch.api.settings import Settings
-from landwatch.api.tiles import MAX_PREVIEW_WIDTH, point_series, point_value
+from landwatch.api.tiles import MAX_PREVIEW_WIDTH, TILE_CACHE, point_series, point_value
 from landwatch.api.tiles import render_preview as _render_preview
 from landwatch.api.tiles import render_tile as _render_tile
 from landwatch.api.zonal import PolygonTooComplex, parse_polygon, zonal_statistics
@@ -37,6 +37,7 @@ def router_setup(app: FastAPI) -> None:
     """One catalog per app; polygons with too many vertices are 413."""
     settings: Settings = app.state.settings
     app.state.layer_catalog = Catalog(settings.runs, settings.jobs_dir)
+    TILE_CACHE.resize(settings.tile_cache_mb * 2**20)
 
     def too_complex(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
