@@ -91,11 +91,13 @@ def open_raster(
     Parameters
     ----------
     path
-        File to read (``.tif``, ``.nc``, ``.zarr``).
+        File to read (``.tif``, ``.nc``, ``.zarr``), or a STAC ``.json`` (catalog,
+        collection, item or ItemCollection of COGs; see :func:`landwatch.io.stac.read_stac`).
     name
         What the input is (used in error messages), e.g. ``"ndvi"``.
     variable
-        For NetCDF/Zarr, the variable to read; needed when there are several.
+        For NetCDF/Zarr, the variable to read; needed when there are several. For STAC,
+        the asset key (default: the first word of ``name``).
     chunks
         Dask chunks (e.g. ``{"y": 1024, "x": 1024}``); ``None`` reads into memory lazily
         without dask.
@@ -123,6 +125,10 @@ def open_raster(
     _check_exists(p, name)
     given_crs = crs  # ``crs`` is reused below for the file's own CRS
     suffix = p.suffix.lower()
+    if suffix == ".json":  # a STAC catalog/collection/item/ItemCollection of COGs
+        from landwatch.io.stac import read_stac
+
+        return read_stac(p, variable, name=name, chunks=chunks, crs=given_crs)
     try:
         if suffix in CUBE_SUFFIXES:
             if suffix == ".zarr":
