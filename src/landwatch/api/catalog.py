@@ -265,10 +265,17 @@ def _palette_colour(palette: str, index: int) -> str:
 
 def ramp_stops(colormap: str, n: int = 9) -> list[str]:
     """``n`` evenly spaced colours of a matplotlib colormap (for drawing a colour bar)."""
+    return list(_ramp_stops(colormap, n))
+
+
+@cache
+def _ramp_stops(colormap: str, n: int) -> tuple[str, ...]:
+    # matplotlib.colormaps[...] hands out a copy that builds its lookup table on first
+    # use: 1 ms a ramp, paid by every GET /layers before this was cached
     import matplotlib
 
     cmap = matplotlib.colormaps[colormap]
-    return [str(to_hex(cmap(i / (n - 1)))) for i in range(n)]
+    return tuple(str(to_hex(cmap(i / (n - 1)))) for i in range(n))
 
 
 # --------------------------------------------------------------------------------------

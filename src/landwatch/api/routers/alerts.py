@@ -11,12 +11,14 @@ Geometry: the polygon of the alert's admin unit as published by the newest warni
 run of the catalog (``situation_<month>.geojson`` of a ``landwatch warn run`` output
 folder in ``Settings.runs`` or a job); ``null`` when no published warning run holds
 the unit. The CAP rules, sender and status are those of that run's manifest (the
-shipped rules and ``landwatch@localhost`` without one).
+shipped rules and ``landwatch@localhost`` without one). Rules and unit polygons are
+read once per file version (size and modification time), not on every request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -73,6 +75,28 @@ class _Context:
         )
 
 
+def _stamp(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path), st.st_size, st.st_mtime_ns
+
+
+_memo: dict[tuple[Any, ...], Any] = {}
+_memo_lock = threading.Lock()
+
+
+def _memoised(key: tuple[Any, ...], make: Any) -> Any:
+    """``make()`` once per key (a file version); the newest few are kept."""
+    with _memo_lock:
+        if key in _memo:
+            return _memo[key]
+    value = make()
+    with _memo_lock:
+        if len(_memo) > 32:
+            _memo.clear()
+        _memo[key] = value
+    return value
+
+
 def _context(catalog: Catalog) -> _Context:
     runs = catalog.warning_runs()
     rules, sender, status, tolerance = None, DEFAULT_SENDER, "Actual", 0.01
@@ -84,13 +108,17 @@ def _context(catalog: Catalog) -> _Context:
         tolerance = float(params.get("polygon_tolerance_deg") or 0.01)
         rules_path = newest.input_path("rules")
         if rules_path is not None and rules_path.is_file():
-            rules = load_alert_rules(rules_path)
+            rules = _memoised(("rules", _stamp(rules_path)), lambda: load_alert_rules(rules_path))
+    situations = tuple(
+        _stamp(f) for run in runs for f in sorted(run.path.glob("situation_*.geojson"))
+    )
     return _Context(
-        rules=rules or load_alert_rules(),
+        rules=rules or _memoised(("rules", None), load_alert_rules),
         sender=sender,
         status=status,
         tolerance=tolerance,
-        geometries=unit_geometries(runs),
+        geometries=_memoised(("units", tuple(r.path for r in runs), situations),
+                             lambda: unit_geometries(runs)),  # fmt: skip
     )
 
 
