@@ -106,18 +106,24 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def init_db(url: str | None = None) -> Engine:
-    """Create or upgrade the schema to the newest migrations; return the engine."""
-    from alembic import command
+def alembic_config(connection: Any) -> Any:
+    """An Alembic ``Config`` of landwatch's migrations that runs on ``connection``."""
     from alembic.config import Config
 
-    engine = make_engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("path_separator", "os")
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def init_db(url: str | None = None) -> Engine:
+    """Create or upgrade the schema to the newest migrations; return the engine."""
+    from alembic import command
+
+    engine = make_engine(url)
     with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
+        command.upgrade(alembic_config(conn), "heads")
     return engine
 
 

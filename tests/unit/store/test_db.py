@@ -52,17 +52,12 @@ def test_session_scope__rolls_back_on_error(url: str) -> None:
 def test_migrations__downgrade_to_base_and_up_again(url: str) -> None:
     """Every revision's downgrade runs and leaves nothing behind; upgrading again works."""
     from alembic import command
-    from alembic.config import Config
 
-    from landwatch.store.db import MIGRATIONS
+    from landwatch.store.db import alembic_config
 
     engine = init_db(url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("path_separator", "os")
     with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "base")
+        command.downgrade(alembic_config(conn), "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
     engine = init_db(url)
