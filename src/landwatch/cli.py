@@ -31,6 +31,13 @@ app.add_typer(drought_app, name="drought")
 # command groups kept in their own modules (they import this one lazily for its helpers)
 from landwatch.commands import parse_calibration  # noqa: E402
 from landwatch.commands.brief import brief as brief_command  # noqa: E402
+from landwatch.commands.cluster_options import (  # noqa: E402
+    ClusterOption,
+    MemoryLimitOption,
+    SchedulerOption,
+    cluster_chunks,
+    on_cluster,
+)
 from landwatch.commands.forecast import app as forecast_app  # noqa: E402
 from landwatch.commands.ldn import ldn as ldn_command  # noqa: E402
 from landwatch.commands.match import match as match_command  # noqa: E402
@@ -39,6 +46,7 @@ from landwatch.commands.practices import practices_app  # noqa: E402
 from landwatch.commands.report import report_app  # noqa: E402
 from landwatch.commands.requests import requests_app  # noqa: E402
 from landwatch.commands.serve import serve as serve_command  # noqa: E402
+from landwatch.commands.stac import stac_app  # noqa: E402
 from landwatch.commands.users import users_app  # noqa: E402
 from landwatch.commands.warn import app as warn_app  # noqa: E402
 
@@ -47,6 +55,7 @@ app.add_typer(forecast_app, name="forecast")
 app.add_typer(observe_app, name="observe")
 app.add_typer(users_app, name="users")
 app.add_typer(practices_app, name="practices")
+app.add_typer(stac_app, name="stac")
 app.command("ldn")(ldn_command)
 app.command("match")(match_command)
 app.command("serve")(serve_command)
@@ -178,6 +187,9 @@ def sdg1531(
         bool | None,
         typer.Option("--all-layers", help="Also write diagnostic maps (slopes, p-values, ratios)."),
     ] = None,
+    scheduler: SchedulerOption = None,
+    cluster: ClusterOption = None,
+    memory_limit: MemoryLimitOption = None,
 ) -> None:
     """Compute SDG 15.3.1 (land productivity, land cover, SOC, one-out-all-out, status).
 
@@ -189,6 +201,8 @@ def sdg1531(
         landwatch sdg1531 --config demo/region/run.yaml --out demo/sdg1531
 
         landwatch sdg1531 -c run.yaml --state-method zscore --lpd-table gpg_v2
+
+        landwatch sdg1531 -c run.yaml --cluster local:2 --memory-limit 6GB
     """
     from landwatch.workflows.config import load_config
     from landwatch.workflows.sdg1531 import run_sdg1531
@@ -207,10 +221,16 @@ def sdg1531(
             config, align=align, chunks=chunks, all_layers=all_layers, productivity=prod or None
         )
         out_dir = out or (config.parent / "sdg1531")
-        with _progress() as prog:
-            result = run_sdg1531(
-                cfg, out_dir, overwrite=overwrite, progress=RichProgress(prog, "SDG 15.3.1")
-            )
+        with on_cluster(scheduler, cluster, memory_limit) as client:
+            if client is not None and cfg.chunks is None:
+                ndvi_path = cfg.path(cfg.ndvi)
+                assert ndvi_path is not None
+                auto = cluster_chunks(client, None, ndvi_path, cfg.ndvi_variable)
+                cfg = cfg.model_copy(update={"chunks": auto})
+            with _progress() as prog:
+                result = run_sdg1531(
+                    cfg, out_dir, overwrite=overwrite, progress=RichProgress(prog, "SDG 15.3.1")
+                )
     except LandwatchError as exc:
         _fail(exc)
     _print_summary(result)
@@ -237,6 +257,9 @@ def drought_indices(
     tas_var: Annotated[str, typer.Option(help="Mean temperature variable name.")] = "tas",
     chunks: Annotated[int | None, typer.Option(help="Spatial dask chunk size.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    scheduler: SchedulerOption = None,
+    cluster: ClusterOption = None,
+    memory_limit: MemoryLimitOption = None,
 ) -> None:
     """Compute PET, SPI and SPEI at several scales for a monthly climate cube.
 
@@ -264,7 +287,7 @@ def drought_indices(
                     f"--calibration {calibration!r}: expected FIRST-LAST years such as 1981-2010, or full."
                 ) from exc
             cal = (a, b)
-        with _progress() as prog:
+        with on_cluster(scheduler, cluster, memory_limit) as client, _progress() as prog:
             path = run_drought_indices(
                 climate,
                 out,
@@ -275,7 +298,7 @@ def drought_indices(
                 pet_method=pet,  # type: ignore[arg-type]
                 calibration=cal,
                 method=method,  # type: ignore[arg-type]
-                chunks=chunks,
+                chunks=cluster_chunks(client, chunks, climate, pr_var),
                 overwrite=overwrite,
                 progress=RichProgress(prog, "drought indices"),
             )
@@ -335,6 +358,12 @@ def so3(
         ),
     ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+    chunks: Annotated[
+        int | None, typer.Option(help="Spatial dask chunk size of the climate cube.")
+    ] = None,
+    scheduler: SchedulerOption = None,
+    cluster: ClusterOption = None,
+    memory_limit: MemoryLimitOption = None,
 ) -> None:
     """UNCCD SO3 drought reporting: hazard (SO3-1), exposure (SO3-2), vulnerability (SO3-3)
     and drought events, as CSV/XLSX/JSON tables, most-severe-class COG maps per period
@@ -376,7 +405,7 @@ def so3(
             vuln = yaml.safe_load(vulnerability.read_text())
             base = vulnerability.parent
             vuln["indicators"] = {k: str(base / v) for k, v in vuln["indicators"].items()}
-        with _progress() as prog:
+        with on_cluster(scheduler, cluster, memory_limit) as client, _progress() as prog:
             result = run_so3(
                 climate,
                 out,
@@ -396,6 +425,7 @@ def so3(
                 align=align,
                 overwrite=overwrite,
                 progress=RichProgress(prog, "SO3"),
+                chunks=cluster_chunks(client, chunks, climate),
             )
     except LandwatchError as exc:
         _fail(exc)
@@ -410,13 +440,26 @@ _CRS_HELP = (
 )
 
 
-def _single_index(kind: str, source: Path, out: Path, **kwargs: Any) -> None:
+def _single_index(
+    kind: str,
+    source: Path,
+    out: Path,
+    *,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    memory_limit: str | None = None,
+    **kwargs: Any,
+) -> None:
     from landwatch.workflows.drought import run_index
 
     try:
         kwargs["calibration"] = parse_calibration(kwargs.pop("calibration", "1981-2010"))
-        with console.status(f"computing {kind.upper()}"):
-            path = run_index(kind, source, out, **kwargs)  # type: ignore[arg-type]
+        with on_cluster(scheduler, cluster, memory_limit) as client:
+            kwargs["chunks"] = cluster_chunks(
+                client, kwargs.get("chunks"), source, kwargs.get("variable")
+            )
+            with console.status(f"computing {kind.upper()}"):
+                path = run_index(kind, source, out, **kwargs)  # type: ignore[arg-type]
     except LandwatchError as exc:
         _fail(exc)
     out_console.print(f"{kind.upper()} written to [bold]{path}[/]")
@@ -448,6 +491,10 @@ def drought_spi(
     ] = None,
     crs: Annotated[str | None, typer.Option(help=_CRS_HELP)] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    chunks: Annotated[int | None, typer.Option(help="Spatial dask chunk size of a grid.")] = None,
+    scheduler: SchedulerOption = None,
+    cluster: ClusterOption = None,
+    memory_limit: MemoryLimitOption = None,
 ) -> None:
     """Standardized Precipitation Index.
 
@@ -468,6 +515,10 @@ def drought_spi(
         variable=variable,
         crs=crs,
         overwrite=overwrite,
+        chunks=chunks,
+        scheduler=scheduler,
+        cluster=cluster,
+        memory_limit=memory_limit,
     )
 
 
@@ -490,6 +541,10 @@ def drought_spei(
     ] = None,
     crs: Annotated[str | None, typer.Option(help=_CRS_HELP)] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    chunks: Annotated[int | None, typer.Option(help="Spatial dask chunk size of a grid.")] = None,
+    scheduler: SchedulerOption = None,
+    cluster: ClusterOption = None,
+    memory_limit: MemoryLimitOption = None,
 ) -> None:
     """Standardized Precipitation-Evapotranspiration Index (log-logistic, as R SPEI).
 
@@ -505,6 +560,10 @@ def drought_spei(
         variable=variable,
         crs=crs,
         overwrite=overwrite,
+        chunks=chunks,
+        scheduler=scheduler,
+        cluster=cluster,
+        memory_limit=memory_limit,
     )
 
 
@@ -522,12 +581,28 @@ def drought_pet(
     ] = None,
     crs: Annotated[str | None, typer.Option(help=_CRS_HELP)] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    chunks: Annotated[int | None, typer.Option(help="Spatial dask chunk size of a grid.")] = None,
+    scheduler: SchedulerOption = None,
+    cluster: ClusterOption = None,
+    memory_limit: MemoryLimitOption = None,
 ) -> None:
     """Thornthwaite potential evapotranspiration (mm/month).
 
     Example: landwatch drought pet tas.csv --lat 37.7 --out pet.csv
     """
-    _single_index("pet", source, out, lat=lat, variable=variable, crs=crs, overwrite=overwrite)
+    _single_index(
+        "pet",
+        source,
+        out,
+        lat=lat,
+        variable=variable,
+        crs=crs,
+        overwrite=overwrite,
+        chunks=chunks,
+        scheduler=scheduler,
+        cluster=cluster,
+        memory_limit=memory_limit,
+    )
 
 
 @drought_app.command("events")
@@ -546,6 +621,10 @@ def drought_events(
         str | None, typer.Option("--var", help="Index variable in a grid file.")
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    chunks: Annotated[int | None, typer.Option(help="Spatial dask chunk size of a grid.")] = None,
+    scheduler: SchedulerOption = None,
+    cluster: ClusterOption = None,
+    memory_limit: MemoryLimitOption = None,
 ) -> None:
     """Drought events by run theory: onset, end, duration, severity, intensity, peak.
 
@@ -554,7 +633,10 @@ def drought_events(
     from landwatch.workflows.drought import run_events
 
     try:
-        with console.status("finding drought events"):
+        with (
+            on_cluster(scheduler, cluster, memory_limit) as client,
+            console.status("finding drought events"),
+        ):
             path = run_events(
                 source,
                 out,
@@ -564,6 +646,7 @@ def drought_events(
                 min_duration=min_duration,
                 pooling_gap=pooling_gap,
                 overwrite=overwrite,
+                chunks=cluster_chunks(client, chunks, source, variable),
             )
     except LandwatchError as exc:
         _fail(exc)

@@ -230,6 +230,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/vendor/leaflet/images/marker-icon.png",
         )
+
     app.state.settings = settings
     app.state.on_start = []
     app.state.on_stop = []

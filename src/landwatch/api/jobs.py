@@ -29,7 +29,10 @@ message; queued jobs wait for the next start. No job stays ``running`` forever.
 
 With ``Settings.dask_scheduler`` set, each worker first connects a
 ``dask.distributed.Client`` to that address, so the workflows' Dask computations run on
-that cluster; its workers must see the data folder at the same path.
+that cluster; its workers must see the data folder at the same path. With
+``Settings.dask_cluster`` (``local:N``) instead, each job's worker process starts its
+own local cluster of N processes for the job and closes it at the end (jobs do not
+share a cluster, so a job that fails or is cancelled takes nothing else with it).
 """
 
 from __future__ import annotations
@@ -1749,10 +1752,15 @@ class JobManager:
         env["LANDWATCH_DATA_DIR"] = str(self.data_dir)
         env["LANDWATCH_DATABASE_URL"] = self.settings.db_url()
         env["LANDWATCH_RUNS"] = json.dumps([str(Path(r).resolve()) for r in self.settings.runs])
-        if self.settings.dask_scheduler:
-            env["LANDWATCH_DASK_SCHEDULER"] = self.settings.dask_scheduler
-        else:
-            env.pop("LANDWATCH_DASK_SCHEDULER", None)
+        for key, value in (
+            ("LANDWATCH_DASK_SCHEDULER", self.settings.dask_scheduler),
+            ("LANDWATCH_DASK_CLUSTER", self.settings.dask_cluster),
+            ("LANDWATCH_DASK_MEMORY_LIMIT", self.settings.dask_memory_limit),
+        ):
+            if value:
+                env[key] = value
+            else:
+                env.pop(key, None)
         return env
 
     def _worker_log(self, job_id: str) -> Path:

@@ -195,7 +195,14 @@ def render_tile(layer: Layer, z: int, x: int, y: int, *, time: str | None = None
     try:
         st = layer.path.stat()
         key: tuple[Any, ...] | None = (
-            layer.id, str(layer.path), st.st_size, st.st_mtime_ns, str(band), z, x, y
+            layer.id,
+            str(layer.path),
+            st.st_size,
+            st.st_mtime_ns,
+            str(band),
+            z,
+            x,
+            y,
         )
     except OSError:
         key = None  # let the reader say what is wrong with the file

@@ -9,7 +9,9 @@ Started by the job manager (:mod:`landwatch.api.jobs`) in its own process group,
 2. beats a heartbeat every 2 s from a thread; when the job was dismissed meanwhile,
    it stops itself (SIGTERM to its own process group);
 3. validates the stored inputs again (files may have gone), connects to the Dask
-   scheduler if one is configured, and runs the process with a progress adapter that
+   scheduler if one is configured (or starts a local cluster of its own with
+   ``LANDWATCH_DASK_CLUSTER=local:N``, :func:`landwatch.workflows.cluster.compute_on`),
+   and runs the process with a progress adapter that
    writes progress, message and log lines (at most every 0.5 s);
 4. writes the outputs into ``<data>/<output_dir>`` atomically (nothing half-written)
    with a ``job.json`` of provenance, and marks the job ``successful``; or ``failed``
@@ -47,10 +49,11 @@ from landwatch.api.jobs import (
     provenance,
 )
 from landwatch.api.settings import Settings
-from landwatch.errors import DataSourceError, InputError, LandwatchError
+from landwatch.errors import InputError, LandwatchError
 from landwatch.io.outputs import atomic_output_dir
 from landwatch.store import make_engine
 from landwatch.store.jobs import LOG_MAX_LINES, Job, log_line, utcnow
+from landwatch.workflows.cluster import DASK_TIMEOUT, compute_on, connect_dask
 
 __all__ = ["connect_dask", "main", "run_job"]
 
@@ -58,7 +61,8 @@ log = logging.getLogger("landwatch.api.worker")
 
 HEARTBEAT_INTERVAL = 2.0
 PROGRESS_INTERVAL = 0.5
-DASK_TIMEOUT = 10.0
+#: The settings named in messages about the Dask cluster of jobs.
+DASK_OPTIONS = ("LANDWATCH_DASK_SCHEDULER", "LANDWATCH_DASK_CLUSTER", "LANDWATCH_DASK_MEMORY_LIMIT")
 #: How long a progress or heartbeat write waits for a busy SQLite database.
 QUICK_BUSY_TIMEOUT_MS = 200
 
@@ -198,26 +202,6 @@ class _Heartbeat(threading.Thread):
                 return
 
 
-def connect_dask(address: str, *, timeout: float = DASK_TIMEOUT) -> Any:
-    """A ``dask.distributed.Client`` connected to ``address`` (set as the default
-    scheduler); DataSourceError with the fix when it cannot connect."""
-    try:
-        from dask.distributed import Client
-    except ImportError as exc:  # pragma: no cover - distributed is a dependency
-        raise DataSourceError(
-            "LANDWATCH_DASK_SCHEDULER is set but dask.distributed is not installed; "
-            "pip install distributed, or unset LANDWATCH_DASK_SCHEDULER."
-        ) from exc
-    try:
-        return Client(address, timeout=timeout, set_as_default=True)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        raise DataSourceError(
-            f"dask scheduler {address!r} (LANDWATCH_DASK_SCHEDULER): cannot connect "
-            f"({type(exc).__name__}: {exc}). Start the scheduler, correct the address "
-            "(tcp://HOST:PORT), or unset LANDWATCH_DASK_SCHEDULER to run jobs in local processes."
-        ) from exc
-
-
 def run_job(
     job_id: str,
     settings: Settings,
@@ -272,17 +256,24 @@ def _run(
     heartbeat.start()
     progress = JobProgress(row.progress, interval=progress_interval)
     target = settings.data_dir.resolve() / claimed.output_dir
-    client: Any = None
     try:
         spec = PROCESSES.get(claimed.process_id)
         if spec is None:
             raise InputError(f"process {claimed.process_id!r} is not known to this worker.")
         progress.log(f"worker {os.getpid()} runs {spec.id}")
         inputs = spec.validate(claimed.inputs, InputPaths.from_settings(settings), resolve=True)
-        if settings.dask_scheduler:
-            client = connect_dask(settings.dask_scheduler, timeout=dask_timeout)
-            progress.log(f"computing on the Dask scheduler at {settings.dask_scheduler}")
-        with atomic_output_dir(target) as tmp:
+        with (
+            compute_on(
+                settings.dask_scheduler,
+                settings.dask_cluster,
+                memory_limit=settings.dask_memory_limit,
+                progress=progress.log,
+                local_directory=settings.data_dir.resolve() / "jobs" / ".dask",
+                timeout=dask_timeout,
+                options=DASK_OPTIONS,
+            ),
+            atomic_output_dir(target) as tmp,
+        ):
             spec.run(inputs, tmp, progress, JobContext(job_id, settings))
             (tmp / "job.json").write_text(
                 json.dumps(provenance(job_id, spec.id, claimed.inputs), indent=1)
@@ -320,11 +311,6 @@ def _run(
         return 1
     finally:
         heartbeat.halt.set()
-        if client is not None:
-            try:
-                client.close()
-            except Exception:  # closing a lost connection must not hide the job's result
-                pass
 
 
 def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:

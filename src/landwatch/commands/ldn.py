@@ -127,8 +127,16 @@ def ldn(
     from rich.table import Table
 
     table = Table(title="Land Degradation Neutrality (like for like, per land type)")
-    for col in ("period", "verdict", "land types short", "gains km2", "losses km2", "net km2",
-                "hotspots", "brightspots"):
+    for col in (
+        "period",
+        "verdict",
+        "land types short",
+        "gains km2",
+        "losses km2",
+        "net km2",
+        "hotspots",
+        "brightspots",
+    ):
         table.add_column(col, justify="right" if col not in ("period", "verdict") else "left")
     for name, p in result.summary["periods"].items():
         table.add_row(

@@ -28,6 +28,17 @@ def serve(
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT for jobs.")
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="local:N: each job starts its own local Dask cluster of N worker processes "
+            "(LANDWATCH_DASK_CLUSTER)."
+        ),
+    ] = None,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(help="Memory per Dask worker of --cluster, e.g. 6GB."),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     processes: Annotated[
         int,
@@ -65,7 +76,12 @@ def serve(
             kwargs["runs"] = [r.resolve() for r in run]
         if scheduler:
             kwargs["dask_scheduler"] = scheduler
+        if cluster:
+            kwargs["dask_cluster"] = cluster
+        if memory_limit:
+            kwargs["dask_memory_limit"] = memory_limit
         settings = Settings(**kwargs)  # type: ignore[arg-type]
+        _check_dask_settings(settings)
     except (InputError, ValueError) as exc:
         _fail(exc)
         return
@@ -81,6 +97,10 @@ def serve(
     os.environ["LANDWATCH_JOB_WORKERS"] = str(settings.job_workers)
     if settings.dask_scheduler:
         os.environ["LANDWATCH_DASK_SCHEDULER"] = settings.dask_scheduler
+    if settings.dask_cluster:
+        os.environ["LANDWATCH_DASK_CLUSTER"] = settings.dask_cluster
+    if settings.dask_memory_limit:
+        os.environ["LANDWATCH_DASK_MEMORY_LIMIT"] = settings.dask_memory_limit
     uvicorn.run(
         "landwatch.api.app:create_app",
         factory=True,
@@ -89,3 +109,22 @@ def serve(
         log_level=log_level,
         workers=processes,
     )
+
+
+def _check_dask_settings(settings: object) -> None:
+    """The Dask settings of jobs, checked at start rather than in every job."""
+    from landwatch.errors import InputError
+    from landwatch.workflows.cluster import parse_cluster, parse_memory_limit
+
+    scheduler = getattr(settings, "dask_scheduler", None)
+    cluster = getattr(settings, "dask_cluster", None)
+    limit = getattr(settings, "dask_memory_limit", None)
+    if scheduler and cluster:
+        raise InputError(
+            f"--scheduler {scheduler!r} and --cluster {cluster!r} were both given; expected one."
+        )
+    if cluster:
+        parse_cluster(cluster)
+    if limit and not cluster:
+        raise InputError(f"--memory-limit {limit!r} applies to --cluster local:N; add --cluster.")
+    parse_memory_limit(limit)

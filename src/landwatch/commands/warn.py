@@ -14,6 +14,13 @@ from typing import Annotated
 
 import typer
 
+from landwatch.commands.cluster_options import (
+    ClusterOption,
+    MemoryLimitOption,
+    SchedulerOption,
+    cluster_chunks,
+    on_cluster,
+)
 from landwatch.errors import LandwatchError
 
 app = typer.Typer(
@@ -58,6 +65,12 @@ def cdi(
     ] = "1981-2010",
     capacity: Annotated[float, typer.Option(help="Bucket available water capacity (mm).")] = 150.0,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+    chunks: Annotated[
+        int | None, typer.Option(help="Spatial dask chunk size (default: in memory).")
+    ] = None,
+    scheduler: SchedulerOption = None,
+    cluster: ClusterOption = None,
+    memory_limit: MemoryLimitOption = None,
 ) -> None:
     """Compute the monthly Combined Drought Indicator (Watch, Warning, Alert, Partial
     recovery, Recovery) from climate, soil moisture and NDVI. Example:
@@ -69,7 +82,7 @@ def cdi(
     from landwatch.workflows.cdi import run_cdi
 
     try:
-        with cli._progress() as prog:
+        with on_cluster(scheduler, cluster, memory_limit) as client, cli._progress() as prog:
             path = run_cdi(
                 climate,
                 out,
@@ -83,6 +96,7 @@ def cdi(
                 capacity=capacity,
                 overwrite=overwrite,
                 progress=cli.RichProgress(prog, "combined drought indicator"),
+                chunks=cluster_chunks(client, chunks, climate),
             )
     except LandwatchError as exc:
         cli._fail(exc)
@@ -151,6 +165,12 @@ def run(
         ),
     ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+    chunks: Annotated[
+        int | None, typer.Option(help="Spatial dask chunk size (default: in memory).")
+    ] = None,
+    scheduler: SchedulerOption = None,
+    cluster: ClusterOption = None,
+    memory_limit: MemoryLimitOption = None,
 ) -> None:
     """Process monthly CDI classes into drought alerts per admin unit.
 
@@ -165,7 +185,7 @@ def run(
     from landwatch.workflows.warning import run_alerts
 
     try:
-        with cli._progress() as prog:
+        with on_cluster(scheduler, cluster, memory_limit) as client, cli._progress() as prog:
             result = run_alerts(
                 cdi,
                 out,
@@ -188,6 +208,7 @@ def run(
                 align=align,
                 overwrite=overwrite,
                 progress=cli.RichProgress(prog, "drought alerts"),
+                chunks=cluster_chunks(client, chunks, cdi, cdi_variable),
             )
     except LandwatchError as exc:
         cli._fail(exc)

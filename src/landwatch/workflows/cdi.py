@@ -33,6 +33,7 @@ from landwatch.indices.drought.water_balance import bucket_soil_moisture, monthl
 from landwatch.indices.land.codes import NODATA
 from landwatch.io import outputs as out_io
 from landwatch.io.rasters import open_raster
+from landwatch.workflows.cluster import per_block, spatial_chunks
 from landwatch.workflows.drought import _latitude
 from landwatch.workflows.progress import NullProgress, Progress
 
@@ -48,8 +49,8 @@ _COLOURS = {
 }
 
 
-def _monthly(path: Path, name: str, variable: str) -> xr.DataArray:
-    da = open_raster(path, name=name, variable=variable)
+def _monthly(path: Path, name: str, variable: str, chunks: int | None = None) -> xr.DataArray:
+    da = open_raster(path, name=name, variable=variable, chunks=spatial_chunks(chunks))
     if "time" not in da.dims:
         raise InputError(
             f"{name}: {path.name}:{variable} has no time dimension; expected monthly (time, y, x)."
@@ -92,6 +93,7 @@ def run_cdi(
     capacity: float = 150.0,
     overwrite: bool = False,
     progress: Progress | None = None,
+    chunks: int | None = None,
 ) -> Path:
     """Compute the Combined Drought Indicator and write the output folder.
 
@@ -116,35 +118,42 @@ def run_cdi(
         NDVI anomaly reference years (default: every NDVI year).
     capacity
         Bucket available water capacity (mm).
+    chunks
+        Spatial dask chunks of the grids (None: in memory); computed on the active
+        Dask scheduler, with the same values (the kernels that reduce along time run
+        per block with numpy, :func:`landwatch.workflows.cluster.per_block`).
     """
     progress = progress or NullProgress()
     progress.start(8)
     cdi_rules = load_cdi_rules(None if rules is None else Path(rules))
     src = Path(climate)
-    pr = _monthly(src, "precipitation", pr_variable).astype(np.float64)
+    pr = _monthly(src, "precipitation", pr_variable, chunks).astype(np.float64)
+    if pr.chunks is not None:
+        pr = pr.chunk({"time": -1})
     pr.attrs.setdefault("units", "mm/month")
     progress.step("read climate")
     spi1 = standardized_precipitation_index(pr, scale=1, calibration=calibration)
     spi3 = standardized_precipitation_index(pr, scale=3, calibration=calibration)
     progress.step("SPI-1 and SPI-3")
     if soil_moisture is not None:
-        sm = _monthly(Path(soil_moisture), "soil moisture", soil_moisture_variable)
+        sm = _monthly(Path(soil_moisture), "soil moisture", soil_moisture_variable, chunks)
         _same_grid(pr, sm, "soil moisture")
         sm = _common_months(pr, sm)
         sm_source = f"input {Path(soil_moisture).name}:{soil_moisture_variable}"
     else:
-        tas = _monthly(src, "temperature", tas_variable)
-        pet = potential_evapotranspiration_thornthwaite(tas, _latitude(pr)).transpose(*pr.dims)
+        tas = _monthly(src, "temperature", tas_variable, chunks)
+        pet = per_block(potential_evapotranspiration_thornthwaite, tas, _latitude(pr))
+        pet = pet.transpose(*pr.dims)
         sm = bucket_soil_moisture(pr, pet, capacity=capacity)
         sm_source = f"Thornthwaite-Mather bucket, capacity {capacity:g} mm, Thornthwaite PET"
-    sma = monthly_anomaly(sm, calibration=calibration)
+    sma = per_block(monthly_anomaly, sm, calibration=calibration)
     progress.step("soil moisture anomaly")
     veg = None
     veg_source = "none (no Alert or Partial recovery possible)"
     if ndvi is not None:
-        nd = _monthly(Path(ndvi), "ndvi", ndvi_variable)
+        nd = _monthly(Path(ndvi), "ndvi", ndvi_variable, chunks)
         _same_grid(pr, nd, "ndvi")
-        veg = monthly_anomaly(_common_months(pr, nd), calibration=vegetation_calibration)
+        veg = per_block(monthly_anomaly, _common_months(pr, nd), calibration=vegetation_calibration)
         veg_source = f"NDVI anomaly from {Path(ndvi).name}:{ndvi_variable}"
     progress.step("vegetation anomaly")
     lt = None

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +28,7 @@ from landwatch.indices.drought import (
 from landwatch.io import outputs as out_io
 from landwatch.io.rasters import open_raster, write_cog_bands
 from landwatch.io.vectors import write_points_geojson
+from landwatch.workflows.cluster import per_block, spatial_chunks, time_series_cube
 from landwatch.workflows.progress import NullProgress, Progress
 
 Index = Literal["spi", "spei"]
@@ -78,6 +80,8 @@ def run_drought_indices(
     chunks: int | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
+    memory_budget: int | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Compute PET, SPI and SPEI for a monthly climate file and write one dataset.
 
@@ -98,7 +102,14 @@ def run_drought_indices(
         Reference period and SPI gamma estimator (see
         :func:`~landwatch.indices.drought.standardized_precipitation_index`).
     chunks
-        Spatial dask chunk size (None: in memory).
+        Spatial dask chunk size (None: in memory). Computations run on the active
+        Dask scheduler (:func:`landwatch.workflows.cluster.compute_on`).
+    memory_budget, work_dir
+        A chunked input cube larger than ``memory_budget`` bytes (default
+        :func:`~landwatch.workflows.cluster.memory_budget`) that must be rechunked to
+        whole time series goes through a temporary Zarr store in ``work_dir``
+        (default: the output's folder), deleted at the end
+        (:func:`~landwatch.workflows.cluster.time_series_cube`).
     """
     progress = progress or NullProgress()
     src = Path(climate)
@@ -119,8 +130,61 @@ def run_drought_indices(
         raise InputError(f"indices {unknown} are unknown; choose from spi, spei.")
     n_steps = 1 + ("spei" in indices) + len(scales) * len(indices) + 1
     progress.start(n_steps)
+    with ExitStack() as scratch:
 
-    pr = _read(src, "precipitation", pr_variable, chunks)
+        def series(da: xr.DataArray) -> xr.DataArray:
+            return scratch.enter_context(
+                time_series_cube(
+                    da,
+                    work_dir=Path(work_dir) if work_dir else dst.parent,
+                    budget=memory_budget,
+                    progress=getattr(progress, "log", None),
+                )
+            )
+
+        ds = _drought_indices(
+            src,
+            pr_variable=pr_variable,
+            tas_variable=tas_variable,
+            tasmin_variable=tasmin_variable,
+            tasmax_variable=tasmax_variable,
+            indices=indices,
+            scales=scales,
+            pet_method=pet_method,
+            calibration=calibration,
+            method=method,
+            chunks=chunks,
+            progress=progress,
+            series=series,
+        )
+    with out_io.atomic_path(dst) as tmp:
+        if dst.suffix == ".zarr":
+            ds.to_zarr(tmp, mode="w")
+        else:
+            ds.to_netcdf(tmp, encoding={k: {"zlib": True, "complevel": 4} for k in ds.data_vars})
+    progress.step("wrote output")
+    return dst
+
+
+def _drought_indices(
+    src: Path,
+    *,
+    pr_variable: str,
+    tas_variable: str | None,
+    tasmin_variable: str,
+    tasmax_variable: str,
+    indices: Sequence[Index],
+    scales: Sequence[int],
+    pet_method: PetMethod,
+    calibration: tuple[int, int] | None,
+    method: Literal["thom", "mle", "lmoments"],
+    chunks: int | None,
+    progress: Progress,
+    series: Callable[[xr.DataArray], xr.DataArray],
+) -> xr.Dataset:
+    """The dataset of :func:`run_drought_indices`, computed (``series`` gives a cube
+    whole time series per chunk)."""
+    pr = series(_read(src, "precipitation", pr_variable, chunks))
     if pr.attrs.get("units") in (None, ""):
         pr.attrs["units"] = "mm/month"
     out_vars: dict[str, xr.DataArray] = {}
@@ -131,12 +195,12 @@ def run_drought_indices(
         if pet_method == "thornthwaite":
             if tas_variable is None:
                 raise InputError("SPEI with Thornthwaite PET needs tas; pass --tas-var.")
-            tas = _read(src, "tas", tas_variable, chunks)
-            pet = potential_evapotranspiration_thornthwaite(tas, lat)
+            tas = series(_read(src, "tas", tas_variable, chunks))
+            pet = per_block(potential_evapotranspiration_thornthwaite, tas, lat)
         else:
-            tmin = _read(src, "tasmin", tasmin_variable, chunks)
-            tmax = _read(src, "tasmax", tasmax_variable, chunks)
-            pet = potential_evapotranspiration_hargreaves(tmin, tmax, lat)
+            tmin = series(_read(src, "tasmin", tasmin_variable, chunks))
+            tmax = series(_read(src, "tasmax", tasmax_variable, chunks))
+            pet = per_block(potential_evapotranspiration_hargreaves, tmin, tmax, lat)
         pet = pet.transpose(*pr.dims)
         out_vars["pet"] = pet.astype(np.float32)
         progress.step(f"PET ({pet_method})")
@@ -174,13 +238,7 @@ def run_drought_indices(
             ),
         }
     )
-    with out_io.atomic_path(dst) as tmp:
-        if dst.suffix == ".zarr":
-            ds.to_zarr(tmp, mode="w")
-        else:
-            ds.to_netcdf(tmp, encoding={k: {"zlib": True, "complevel": 4} for k in ds.data_vars})
-    progress.step("wrote output")
-    return dst
+    return ds
 
 
 # --------------------------------------------------------------------------- single indices
@@ -195,6 +253,7 @@ def _read_any(
     how: str = "sum",
     crs: str | None = None,
     crs_fix: str = "write it into the file (e.g. with rioxarray's da.rio.write_crs)",
+    chunks: int | None = None,
 ) -> xr.DataArray:
     """A station CSV -> (time, station); a NetCDF/Zarr grid -> (time, y, x).
 
@@ -209,7 +268,14 @@ def _read_any(
 
         da = read_station_csv(path, name=name)
     else:
-        da = open_raster(path, name=name, variable=variable, crs=crs, require_crs=False)
+        da = open_raster(
+            path,
+            name=name,
+            variable=variable,
+            crs=crs,
+            require_crs=False,
+            chunks=spatial_chunks(chunks),
+        )
         if da.rio.crs is None:
             raise InputError(
                 f"{name}: {path.name} has no coordinate reference system (no spatial_ref, "
@@ -293,6 +359,8 @@ def _write_any(
     _check_out_suffix(out)
     if suffix in COG_SUFFIXES:
         return _write_cog_stack(da, out, name, history, crs)
+    if suffix != ".zarr":  # NetCDF is written by this process; Zarr chunk by chunk
+        da = da.compute()
     ds = da.astype(np.float32).to_dataset(name=name)
     crs = (da.rio.crs or crs) if "x" in da.dims else None
     if crs is not None:
@@ -325,6 +393,9 @@ def run_index(
     calibration: tuple[int, int] | None = (1981, 2010),
     crs: str | None = None,
     overwrite: bool = False,
+    chunks: int | None = None,
+    memory_budget: int | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
     """One index for a station table (CSV) or a grid (NetCDF/Zarr): SPI, SPEI or PET.
 
@@ -338,6 +409,9 @@ def run_index(
     is written under a temporary name and renamed when complete. A grid takes its CRS
     from the file (``spatial_ref``, ``crs_wkt`` or a CF ``grid_mapping``) or from
     ``crs`` when the file has none; with neither it is an :class:`InputError`.
+
+    ``chunks``: spatial dask chunks of a grid (None: in memory); ``memory_budget`` and
+    ``work_dir`` as in :func:`run_drought_indices`.
     """
     src, dst = Path(source), Path(out)
     if dst.exists() and not overwrite:
@@ -356,47 +430,56 @@ def run_index(
     is_table = src.suffix.lower() == ".csv"
     crs_fix = "pass --crs EPSG:4326 (or the grid's CRS) or write the CRS into the file"
 
-    def read(path: Path, name: str, variable: str | None, units: str, how: str) -> xr.DataArray:
-        return _read_any(path, name, variable, units, how=how, crs=crs, crs_fix=crs_fix)
+    with ExitStack() as scratch:
 
-    def latitude_for(da: xr.DataArray) -> float | xr.DataArray:
-        if is_table:
-            if lat is None:
-                raise InputError(
-                    "PET for a station table needs the latitude: pass --lat (degrees north)."
+        def read(path: Path, name: str, variable: str | None, units: str, how: str) -> xr.DataArray:
+            da = _read_any(
+                path, name, variable, units, how=how, crs=crs, crs_fix=crs_fix, chunks=chunks
+            )
+            return scratch.enter_context(
+                time_series_cube(
+                    da, work_dir=Path(work_dir) if work_dir else dst.parent, budget=memory_budget
                 )
-            return float(lat)
-        return _latitude(da)
+            )
 
-    if kind == "pet":
-        tas = read(src, "tas", variable or tas_variable, "degC", "mean")
-        result = potential_evapotranspiration_thornthwaite(tas, latitude_for(tas))
-        return _write_any(result, dst, "pet", history, tas.rio.crs if not is_table else None)
-    pr = read(src, "precipitation", variable or "pr", "mm/month", "sum")
-    grid_crs = None if is_table else pr.rio.crs
-    if kind == "spi":
-        result = standardized_precipitation_index(
-            pr, scale=scale, method=method, distribution=distribution, calibration=calibration
-        )
-        return _write_any(result, dst, f"spi_{scale}", history, grid_crs)
-    if kind == "spei":
-        if pet_source is not None:
-            pet = read(Path(pet_source), "pet", "pet", "mm/month", "sum")
-        elif is_table:
-            raise InputError(
-                "SPEI for a station table needs PET: compute it with `landwatch drought pet "
-                "tas.csv --lat LAT --out pet.csv` and pass --pet pet.csv."
+        def latitude_for(da: xr.DataArray) -> float | xr.DataArray:
+            if is_table:
+                if lat is None:
+                    raise InputError(
+                        "PET for a station table needs the latitude: pass --lat (degrees north)."
+                    )
+                return float(lat)
+            return _latitude(da)
+
+        if kind == "pet":
+            tas = read(src, "tas", variable or tas_variable, "degC", "mean")
+            result = per_block(potential_evapotranspiration_thornthwaite, tas, latitude_for(tas))
+            return _write_any(result, dst, "pet", history, tas.rio.crs if not is_table else None)
+        pr = read(src, "precipitation", variable or "pr", "mm/month", "sum")
+        grid_crs = None if is_table else pr.rio.crs
+        if kind == "spi":
+            result = standardized_precipitation_index(
+                pr, scale=scale, method=method, distribution=distribution, calibration=calibration
             )
-        else:
-            tas = read(src, "tas", tas_variable, "degC", "mean")
-            pet = potential_evapotranspiration_thornthwaite(tas, latitude_for(tas)).transpose(
-                *pr.dims
+            return _write_any(result, dst, f"spi_{scale}", history, grid_crs)
+        if kind == "spei":
+            if pet_source is not None:
+                pet = read(Path(pet_source), "pet", "pet", "mm/month", "sum")
+            elif is_table:
+                raise InputError(
+                    "SPEI for a station table needs PET: compute it with `landwatch drought pet "
+                    "tas.csv --lat LAT --out pet.csv` and pass --pet pet.csv."
+                )
+            else:
+                tas = read(src, "tas", tas_variable, "degC", "mean")
+                pet = per_block(
+                    potential_evapotranspiration_thornthwaite, tas, latitude_for(tas)
+                ).transpose(*pr.dims)
+            result = standardized_precipitation_evapotranspiration_index(
+                pr, pet, scale=scale, calibration=calibration
             )
-        result = standardized_precipitation_evapotranspiration_index(
-            pr, pet, scale=scale, calibration=calibration
-        )
-        return _write_any(result, dst, f"spei_{scale}", history, grid_crs)
-    raise InputError(f"kind {kind!r} is unknown; choose spi, spei or pet.")
+            return _write_any(result, dst, f"spei_{scale}", history, grid_crs)
+        raise InputError(f"kind {kind!r} is unknown; choose spi, spei or pet.")
 
 
 def run_events(
@@ -409,8 +492,10 @@ def run_events(
     min_duration: int = 1,
     pooling_gap: int = 0,
     overwrite: bool = False,
+    chunks: int | None = None,
 ) -> Path:
-    """Drought event catalog (run theory) of an index: CSV, or GeoJSON points for grids."""
+    """Drought event catalog (run theory) of an index: CSV, or GeoJSON points for grids
+    (``chunks``: spatial dask chunks of a grid; None: in memory)."""
     from landwatch.indices.drought import drought_event_catalog
 
     src, dst = Path(source), Path(out)
@@ -418,7 +503,7 @@ def run_events(
         raise InputError(
             f"out: {str(dst)!r} already exists. Choose another path or pass --overwrite."
         )
-    index = _read_any(src, "index", variable)
+    index = _read_any(src, "index", variable, chunks=chunks)
     catalog = drought_event_catalog(
         index,
         threshold=threshold,

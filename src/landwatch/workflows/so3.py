@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -46,6 +47,7 @@ from landwatch.indices.land.codes import LC_WATER, NODATA
 from landwatch.io import outputs as out_io
 from landwatch.io import rasters as rio_io
 from landwatch.io import vectors as vec_io
+from landwatch.workflows.cluster import spatial_chunks, time_series_cube
 from landwatch.workflows.progress import NullProgress, Progress
 
 DEFAULT_PERIODS: dict[str, tuple[int, int]] = {"report_1": (2016, 2019), "report_2": (2016, 2023)}
@@ -135,6 +137,8 @@ def run_so3(
     event_threshold: float = -1.0,
     overwrite: bool = False,
     progress: Progress | None = None,
+    chunks: int | None = None,
+    memory_budget: int | None = None,
 ) -> So3Result:
     """SO3-1 hazard, SO3-2 exposure, SO3-3 vulnerability and drought events.
 
@@ -163,6 +167,11 @@ def run_so3(
     2020-2023) the most severe hazard class of each cell (class of the lowest December
     SPI-12 of the period's years) as a COG ``maps/most_severe_<period>.tif``, with area
     and population tables per class, period and admin unit.
+
+    ``chunks``: spatial dask chunks of the climate cube (None: in memory); the SPI runs
+    on the active Dask scheduler. A cube over ``memory_budget`` bytes is rechunked
+    through a temporary Zarr store next to ``out_dir``
+    (:func:`landwatch.workflows.cluster.time_series_cube`).
     """
     progress = progress or NullProgress()
     out_dir = Path(out_dir)
@@ -171,7 +180,9 @@ def run_so3(
             f"output folder {str(out_dir)!r} already exists. Choose another --out or pass --overwrite."
         )
     progress.start(8)
-    pr = rio_io.open_raster(Path(climate), name="precipitation", variable=pr_variable)
+    pr = rio_io.open_raster(
+        Path(climate), name="precipitation", variable=pr_variable, chunks=spatial_chunks(chunks)
+    )
     if "time" not in pr.dims:
         raise InputError(
             f"precipitation: {Path(climate).name} has no time dimension; expected monthly (time, y, x)."
@@ -183,8 +194,10 @@ def run_so3(
     pop = pop.where(pop >= 0)
     progress.step("read precipitation and population")
 
-    spi12 = standardized_precipitation_index(pr, scale=12, calibration=calibration).compute()
-    spi3 = standardized_precipitation_index(pr, scale=3, calibration=calibration).compute()
+    with time_series_cube(pr, work_dir=out_dir.parent, budget=memory_budget) as series:
+        spi12 = standardized_precipitation_index(series, scale=12, calibration=calibration)
+        spi3 = standardized_precipitation_index(series, scale=3, calibration=calibration)
+        spi12, spi3 = dask.compute(spi12, spi3)
     progress.step("SPI-12 and SPI-3")
     dec = december_spi(spi12)
     classes_coarse = drought_hazard_class(dec, scheme=scheme)  # type: ignore[arg-type]

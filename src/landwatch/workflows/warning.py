@@ -41,6 +41,7 @@ from landwatch.warning.situation import (
     situation_table,
 )
 from landwatch.warning.thresholds import assess_units, load_alert_rules, unit_drought_statistics
+from landwatch.workflows.cluster import spatial_chunks
 from landwatch.workflows.progress import NullProgress, Progress
 
 #: CAP sender when none is given; set it to the warning service's address or domain
@@ -137,6 +138,7 @@ def run_alerts(
     overwrite: bool = False,
     sent: dt.datetime | None = None,
     progress: Progress | None = None,
+    chunks: int | None = None,
 ) -> WarningResult:
     """Drought alerts per admin unit from a monthly CDI class cube, with every output.
 
@@ -185,6 +187,9 @@ def run_alerts(
         Time of the new messages (aware; default now).
     progress : Progress, optional
         Receives step messages.
+    chunks : int, optional
+        Spatial dask chunks of the CDI cube (None: in memory); each month is then read
+        and counted chunk by chunk on the active Dask scheduler.
 
     Returns
     -------
@@ -216,7 +221,9 @@ def run_alerts(
         )
     progress.start(6)
     alert_rules = load_alert_rules(rules)
-    cube = rio_io.open_raster(Path(cdi), name="cdi", variable=cdi_variable)
+    cube = rio_io.open_raster(
+        Path(cdi), name="cdi", variable=cdi_variable, chunks=spatial_chunks(chunks)
+    )
     if "time" not in cube.dims:
         raise InputError(
             f"cdi: {Path(cdi).name} has no time dimension; expected monthly classes (time, y, x)."

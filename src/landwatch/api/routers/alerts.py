@@ -117,8 +117,9 @@ def _context(catalog: Catalog) -> _Context:
         sender=sender,
         status=status,
         tolerance=tolerance,
-        geometries=_memoised(("units", tuple(r.path for r in runs), situations),
-                             lambda: unit_geometries(runs)),  # fmt: skip
+        geometries=_memoised(
+            ("units", tuple(r.path for r in runs), situations), lambda: unit_geometries(runs)
+        ),  # fmt: skip
     )
 
 
