@@ -156,14 +156,35 @@ def run_drought_indices(
             chunks=chunks,
             progress=progress,
             series=series,
+            stream=chunks is not None,
         )
-    with out_io.atomic_path(dst) as tmp:
-        if dst.suffix == ".zarr":
-            ds.to_zarr(tmp, mode="w")
-        else:
-            ds.to_netcdf(tmp, encoding={k: {"zlib": True, "complevel": 4} for k in ds.data_vars})
+        with out_io.atomic_path(dst) as tmp:
+            _write_dataset(ds, tmp, zarr=dst.suffix == ".zarr", progress=progress)
     progress.step("wrote output")
     return dst
+
+
+def _write_dataset(ds: xr.Dataset, tmp: Path, *, zarr: bool, progress: Progress) -> None:
+    """Write ``ds``; its lazy (dask) variables one at a time, each computed chunk by
+    chunk as it is written (on the active scheduler), so memory holds chunks, never a
+    whole output cube."""
+    encoding = {} if zarr else {k: {"zlib": True, "complevel": 4} for k in ds.data_vars}
+    lazy = [k for k in ds.data_vars if ds[k].chunks is not None]
+    if not lazy:
+        if zarr:
+            ds.to_zarr(tmp, mode="w")
+        else:
+            ds.to_netcdf(tmp, encoding=encoding)
+        return
+    for i, name in enumerate(ds.data_vars):
+        part = ds[[name]]
+        mode: Literal["w", "a"] = "w" if i == 0 else "a"
+        if zarr:
+            part.to_zarr(tmp, mode=mode)
+        else:
+            part.to_netcdf(tmp, mode=mode, encoding={name: encoding[name]})
+        if name != "pet":  # PET's step is counted where it is defined
+            progress.step(f"{name} (written)")
 
 
 def _drought_indices(
@@ -181,9 +202,11 @@ def _drought_indices(
     chunks: int | None,
     progress: Progress,
     series: Callable[[xr.DataArray], xr.DataArray],
+    stream: bool = False,
 ) -> xr.Dataset:
-    """The dataset of :func:`run_drought_indices`, computed (``series`` gives a cube
-    whole time series per chunk)."""
+    """The dataset of :func:`run_drought_indices` (``series`` gives a cube whole time
+    series per chunk): computed, or with ``stream`` left lazy for
+    :func:`_write_dataset` to compute while it writes."""
     pr = series(_read(src, "precipitation", pr_variable, chunks))
     if pr.attrs.get("units") in (None, ""):
         pr.attrs["units"] = "mm/month"
@@ -209,16 +232,20 @@ def _drought_indices(
             spi = standardized_precipitation_index(
                 pr, scale=int(scale), method=method, calibration=calibration
             )
-            out_vars[f"spi_{scale}"] = spi.astype(np.float32).compute()
-            progress.step(f"SPI-{scale}")
+            out_vars[f"spi_{scale}"] = spi.astype(np.float32)
+            if not stream:
+                out_vars[f"spi_{scale}"] = out_vars[f"spi_{scale}"].compute()
+                progress.step(f"SPI-{scale}")
         if "spei" in indices:
             assert pet is not None
             spei = standardized_precipitation_evapotranspiration_index(
                 pr, pet, scale=int(scale), calibration=calibration
             )
-            out_vars[f"spei_{scale}"] = spei.astype(np.float32).compute()
-            progress.step(f"SPEI-{scale}")
-    ds = xr.Dataset({k: v.compute() for k, v in out_vars.items()})
+            out_vars[f"spei_{scale}"] = spei.astype(np.float32)
+            if not stream:
+                out_vars[f"spei_{scale}"] = out_vars[f"spei_{scale}"].compute()
+                progress.step(f"SPEI-{scale}")
+    ds = xr.Dataset({k: v if stream else v.compute() for k, v in out_vars.items()})
     for k, v in out_vars.items():
         ds[k].attrs = dict(v.attrs)
     _link_crs(ds, pr.rio.crs)
