@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sdg1531.py
 	$(BIN)/python benchmarks/spi.py
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache

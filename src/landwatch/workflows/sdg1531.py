@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
+import shutil
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -112,7 +114,10 @@ def _load_path_2d(
     sum_preserving: bool = False,
     variable: str | None = None,
 ) -> xr.DataArray:
-    da = rio_io.open_raster(path, name=name, variable=variable)
+    # chunked runs read 2-D inputs lazily, so that no full map sits in the client or is
+    # shipped inside a task graph; workers read their windows from the file
+    chunks = {"y": cfg.chunks, "x": cfg.chunks} if cfg.chunks else None
+    da = rio_io.open_raster(path, name=name, variable=variable, chunks=chunks)
     if "time" in da.dims:
         if da.sizes["time"] != 1:
             raise InputError(f"{name}: expected a single-band map, got {da.sizes['time']} bands.")
@@ -124,10 +129,11 @@ def _load_path_2d(
             da = rio_io.align_to(ref, da, categorical=categorical, sum_preserving=sum_preserving)
     else:
         rio_io.check_same_grid(ref, da, ref_name="ndvi", name=name)
-    da = da.assign_coords(y=ref.y, x=ref.x).load()
+    da = da.assign_coords(y=ref.y, x=ref.x)
+    da = da.chunk(chunks) if chunks else da.load()
     if categorical:
         nod = da.attrs.get("nodata")
-        vals = da.values
+        vals = da.data  # numpy, or dask (np.where / np.isnan dispatch to dask)
         if np.issubdtype(vals.dtype, np.floating):
             bad = np.isnan(vals) | ((vals == nod) if nod is not None else False)
             vals = np.where(bad, NODATA, vals)
@@ -215,7 +221,7 @@ def load_inputs(cfg: Sdg1531Config, progress: Progress) -> Inputs:
         assert path is not None
         raw = _load_path_2d(cfg, path, f"land_cover {year}", ref, categorical=True)
         lc = lc_mod.reclassify_land_cover(raw, nesting or identity, nodata=NODATA)
-        land_cover[year] = lc.load()
+        land_cover[year] = lc if cfg.chunks else lc.load()
     progress.step("read land cover")
 
     soc = _load_2d(cfg, "soc", ref, categorical=False)
@@ -520,14 +526,79 @@ def _soc_series(cfg: Sdg1531Config, inputs: Inputs) -> dict[int, xr.DataArray]:
             f = f.chunk(spatial)
     picked = soc_mod.soc_stock_series(
         soc0, lc_cube, f=f, transition_years=cfg.soc_options.transition_years, output_years=years
-    ).load()
+    )
+    if not cfg.chunks:  # chunked runs compute it with the other layers (see compute)
+        picked = picked.load()
     return {y: picked.isel(time=i, drop=True) for i, y in enumerate(years)}
 
 
+def _check_not_empty(cfg: Sdg1531Config, inputs: Inputs, name: str, first: Any) -> None:
+    if not bool(np.asarray((first != NODATA).any())):
+        raise InsufficientDataError(
+            f"ndvi: {_ndvi_name(inputs.ndvi)} holds no valid values in {name} "
+            f"{cfg.periods[name].productivity[0]}-{cfg.periods[name].productivity[1]} "
+            "(all nodata, or fewer valid years than productivity.min_years everywhere). Check "
+            "the file, its nodata value and the period years."
+        )
+
+
+def _store_layers(
+    layers: dict[str, dict[str, xr.DataArray]],
+    soc_years: dict[int, xr.DataArray],
+    store: Path,
+) -> tuple[dict[str, dict[str, xr.DataArray]], dict[int, xr.DataArray]]:
+    """Compute every lazy layer in one dask pass into a Zarr store; return them read lazily.
+
+    Chunked runs keep no full map in memory: the layers (and the SOC stock of each land
+    cover year) are written chunk by chunk by the workers, then tables and maps read
+    them back one at a time. Values, dtypes and NaNs are stored as they are.
+    """
+    names: dict[str, tuple[str, Any]] = {}
+    data: dict[str, xr.DataArray] = {}
+    for period, layer in layers.items():
+        for key, v in layer.items():
+            var = f"{period}.{key}"
+            names[var] = (period, key)
+            data[var] = v.reset_coords(drop=True)
+    for year, v in soc_years.items():
+        names[f"soc_{year}"] = ("", str(year))
+        data[f"soc_{year}"] = v.reset_coords(drop=True)
+    ds = xr.Dataset(data)
+    for v in ds.data_vars.values():
+        v.attrs = {}
+        v.encoding = {}
+    ds.to_zarr(store, mode="w", consolidated=False)
+    # read back without dask and without caching: tables and maps read one layer at a
+    # time in this process (through the cluster, each read would be a task plus a transfer)
+    back = xr.open_dataset(
+        store, engine="zarr", chunks=None, cache=False, mask_and_scale=False, consolidated=False
+    )
+    out: dict[str, dict[str, xr.DataArray]] = {p: {} for p in layers}
+    soc_out: dict[int, xr.DataArray] = {}
+    for var, (period, key) in names.items():
+        da = back[var].rename(None)
+        if period:
+            da.attrs = dict(layers[period][key].attrs)
+            out[period][key] = da
+        else:
+            da.attrs = dict(soc_years[int(key)].attrs)
+            soc_out[int(key)] = da
+    return out, soc_out
+
+
 def compute(
-    cfg: Sdg1531Config, inputs: Inputs, progress: Progress
+    cfg: Sdg1531Config, inputs: Inputs, progress: Progress, *, scratch: Path | None = None
 ) -> dict[str, dict[str, xr.DataArray]]:
-    """All layers per period (and ``status_<period>`` for each reporting period)."""
+    """All layers per period (and ``status_<period>`` for each reporting period).
+
+    In memory (numpy) without ``cfg.chunks``. With ``cfg.chunks`` every layer stays a
+    lazy dask array until one pass computes them all into a Zarr store in ``scratch``
+    (a folder the caller removes after writing the outputs); the layers returned then
+    read from that store. The values are the same either way.
+    """
+    chunked = bool(cfg.chunks)
+    if chunked and scratch is None:
+        raise InputError("compute: a chunked run needs a scratch folder for its layers.")
     matrix = (
         lc_mod.load_transition_matrix(cfg.path(cfg.transition_matrix))
         if cfg.transition_matrix
@@ -545,16 +616,13 @@ def compute(
             if name not in lazy
         }
     )
-    (computed,) = dask.compute(lazy)
-    for name, parts in computed.items():
-        first = parts["lpd5"] if "lpd5" in parts else parts["traj"]["trajectory"]
-        if not bool((np.asarray(first) != NODATA).any()):
-            raise InsufficientDataError(
-                f"ndvi: {_ndvi_name(inputs.ndvi)} holds no valid values in {name} "
-                f"{cfg.periods[name].productivity[0]}-{cfg.periods[name].productivity[1]} "
-                "(all nodata, or fewer valid years than productivity.min_years everywhere). Check "
-                "the file, its nodata value and the period years."
-            )
+    if chunked:
+        computed = lazy
+    else:
+        (computed,) = dask.compute(lazy)
+        for name, parts in computed.items():
+            first = parts["lpd5"] if "lpd5" in parts else parts["traj"]["trajectory"]
+            _check_not_empty(cfg, inputs, name, first)
     release_free_memory()
     progress.step("land productivity, all periods")
     layers: dict[str, dict[str, xr.DataArray]] = {}
@@ -568,7 +636,7 @@ def compute(
         soc_ds = soc_mod.soc_degradation(
             soc0, soc1, threshold=cfg.soc_options.threshold, water_mask=water
         )
-        lpd3 = prod["lpd3"].compute()
+        lpd3 = prod["lpd3"] if chunked else prod["lpd3"].compute()
         sdg = sdg_mod.one_out_all_out(lpd3, lc_deg, soc_ds["soc_degradation"])
         layer: dict[str, xr.DataArray] = dict(prod)
         if inputs.corrections is not None and inputs.correction_rules.get(name):
@@ -594,7 +662,11 @@ def compute(
         if cfg.all_layers:
             layer["land_cover_transition"] = lc_mod.land_cover_transition(lc0, lc1)
             layer["soc_change_pct"] = soc_ds["pct_change"]
-        layers[name] = {k: v.compute() if hasattr(v, "compute") else v for k, v in layer.items()}
+        layers[name] = (
+            layer
+            if chunked
+            else {k: v.compute() if hasattr(v, "compute") else v for k, v in layer.items()}
+        )
         release_free_memory()
         progress.step(f"{name}: LPD, land cover, SOC, one-out-all-out")
     base = cfg.baseline_name
@@ -602,8 +674,17 @@ def compute(
         st = sdg_mod.status_expanded(layers[base]["sdg"], layers[name]["sdg"])
         layers[name]["status7"] = st["status7"].astype(np.int16)
         layers[name]["status3"] = st["status3"].astype(np.int16)
+    if chunked:
+        assert scratch is not None
+        layers, inputs.soc_years = _store_layers(layers, inputs.soc_years, scratch / "layers.zarr")
+        for name in cfg.periods:
+            first = layers[name]["lpd5"] if "lpd5" in layers[name] else layers[name]["trajectory"]
+            _check_not_empty(cfg, inputs, name, first.data)
+        release_free_memory()
     if len(cfg.periods) > 1:
-        progress.step("status against the baseline")
+        progress.step(
+            "status; all layers computed to Zarr" if chunked else "status against the baseline"
+        )
     return layers
 
 
@@ -902,15 +983,23 @@ LAYER_META: dict[str, tuple[str, dict[int, str] | None, str, bool]] = {
 }
 
 
-def _as_map(arr: Any, ref: xr.DataArray, long_name: str, units: str) -> xr.DataArray:
-    values = np.asarray(arr)
-    integer = np.issubdtype(values.dtype, np.integer) or values.dtype == bool
-    values = values.astype(np.int16 if integer else np.float32, copy=False)
-    da = xr.DataArray(values, dims=("y", "x"), coords={"y": ref.y, "x": ref.x}).rio.write_crs(
-        ref.rio.crs
+@dataclass
+class _Map:
+    """A map to write: its values (numpy, dask or a lazily read Zarr layer, read only
+    when the map is written), the dtype they are written as, and its metadata."""
+
+    values: Any
+    dtype: np.dtype[Any]
+    attrs: dict[str, str]
+
+
+def _as_map(arr: Any, long_name: str, units: str) -> _Map:
+    integer = np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool
+    return _Map(
+        arr,
+        np.dtype(np.int16 if integer else np.float32),
+        {"long_name": long_name, "units": units},
     )
-    da.attrs.update({"long_name": long_name, "units": units})
-    return da
 
 
 def write_layers(
@@ -927,12 +1016,12 @@ def write_layers(
     """Write the maps as COGs, two at a time (GDAL compresses outside the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    jobs: list[tuple[xr.DataArray, Path, dict[int, str] | None, dict[str, Any]]] = []
+    jobs: list[tuple[_Map, Path, dict[int, str] | None, dict[str, Any]]] = []
     base_tags = {"landwatch_version": landwatch.__version__, "history": provenance["history"]}
     for year, lc in sorted(inputs.land_cover.items()):
         jobs.append(
             (
-                _as_map(lc, ref, f"Land cover {year} (UNCCD 7 classes)", "1"),
+                _as_map(lc, f"Land cover {year} (UNCCD 7 classes)", "1"),
                 folder / "land_cover" / f"land_cover_{year}.tif",
                 LC_CLASSES,
                 {**base_tags, "year": year, "layer": "land_cover"},
@@ -941,7 +1030,7 @@ def write_layers(
     for year, soc in sorted(inputs.soc_years.items()):
         jobs.append(
             (
-                _as_map(soc, ref, f"SOC stock 0-30 cm, {year}", "t C ha-1"),
+                _as_map(soc, f"SOC stock 0-30 cm, {year}", "t C ha-1"),
                 folder / "soc" / f"soc_{year}.tif",
                 None,
                 {**base_tags, "year": year, "layer": "soc"},
@@ -954,7 +1043,7 @@ def write_layers(
                 continue
             jobs.append(
                 (
-                    _as_map(layer[key], ref, long_name, units),
+                    _as_map(layer[key], long_name, units),
                     folder / period / f"{key}.tif",
                     names,
                     {**base_tags, "period": period, "layer": key},
@@ -965,9 +1054,11 @@ def write_layers(
 
     crs_wkt = ref.rio.crs.to_wkt()
     transform = tuple(ref.rio.transform())[:6]
+    # each map is read inside its job, so at most two are in memory at a time
     kwargs_list = [
         {
-            "arr": np.asarray(da.values),
+            "arr": da.values,
+            "dtype": da.dtype,
             "path": path,
             "crs_wkt": crs_wkt,
             "transform": transform,
@@ -989,7 +1080,9 @@ def write_layers(
 
 
 def _write_cog_job(kwargs: dict[str, Any]) -> Path:
-    return rio_io.write_cog_array(**kwargs)
+    kwargs = dict(kwargs)
+    arr = np.asarray(kwargs.pop("arr")).astype(kwargs.pop("dtype"), copy=False)
+    return rio_io.write_cog_array(arr=arr, **kwargs)
 
 
 def _map_png(
@@ -1094,8 +1187,31 @@ def run_sdg1531(
 
     Outputs: a COG per sub-indicator, indicator and status per period; area tables as
     CSV/XLSX/JSON; ``summary.json``; ``manifest.json`` with input checksums and
-    parameters. The folder appears only when the whole run succeeded.
+    parameters. The folder appears only when the whole run succeeded. A chunked run
+    (``cfg.chunks``) keeps its intermediate layers in a Zarr store in a hidden folder
+    beside ``out_dir``, removed when the run ends.
     """
+    if not cfg.chunks:
+        return _run_sdg1531(cfg, Path(out_dir), overwrite=overwrite, progress=progress)
+    parent = Path(out_dir).resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{Path(out_dir).name}.scratch-", dir=parent))
+    try:
+        return _run_sdg1531(
+            cfg, Path(out_dir), overwrite=overwrite, progress=progress, scratch=scratch
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_sdg1531(
+    cfg: Sdg1531Config,
+    out_dir: Path,
+    *,
+    overwrite: bool,
+    progress: Progress | None,
+    scratch: Path | None = None,
+) -> RunResult:
     progress = progress or NullProgress()
     n_periods = len(cfg.periods)
     progress.start(4 + 1 + 1 + n_periods + (1 if n_periods > 1 else 0) + 1 + 4 + 1)
@@ -1111,7 +1227,7 @@ def run_sdg1531(
     hashes = {k: hasher.submit(_input_record, cfg, p) for k, p in _input_files(cfg).items()}
     try:
         inputs = load_inputs(cfg, progress)
-        layers = compute(cfg, inputs, progress)
+        layers = compute(cfg, inputs, progress, scratch=scratch)
     except BaseException:
         for f in hashes.values():
             f.cancel()

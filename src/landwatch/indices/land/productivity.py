@@ -1010,13 +1010,76 @@ def _unit_percentiles(
     return codes, out
 
 
+@numba.njit(nogil=True, cache=True)
+def _scatter_by_code(out, vals, codes, pos):  # pragma: no cover
+    """Append ``vals`` to their code's run of ``out`` (``pos``: next free slot per code)."""
+    for i in range(vals.size):
+        c = codes[i]
+        out[pos[c]] = vals[i]
+        pos[c] += 1
+
+
 def _unit_percentiles_of_blocks(
     mean_blocks: list[np.ndarray], unit_blocks: list[np.ndarray], percentile: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_unit_percentiles` over matching lists of blocks (the order is irrelevant)."""
-    mean = np.concatenate([np.asarray(b).ravel() for b in mean_blocks])
-    units = np.concatenate([np.asarray(b).ravel() for b in unit_blocks])
-    return _unit_percentiles(mean, units, percentile)
+    """:func:`_unit_percentiles` over matching lists of blocks (the order is irrelevant).
+
+    Groups the values block by block (a counting sort in three passes) instead of
+    concatenating the whole area first: the task then holds its input blocks plus one
+    copy of the valid means in their own dtype, not several float64/int64 copies of the
+    grid (about 2 GB instead of 6 GB at 144 Mpx). Each group's order statistics, hence
+    the percentiles, are the same as :func:`_unit_percentiles` computes.
+    """
+
+    def valid(m: Any, u: Any) -> tuple[np.ndarray, np.ndarray]:
+        m = np.asarray(m).ravel()
+        u = np.asarray(u).ravel()
+        ok = np.isfinite(m) & _valid_units(u)
+        return m[ok], u[ok].astype(np.int64)
+
+    blocks = list(zip(mean_blocks, unit_blocks, strict=True))
+    umax, n = -1, 0
+    for m, u in blocks:
+        _, ub = valid(m, u)
+        if ub.size:
+            umax = max(umax, int(ub.max()))
+            n += ub.size
+    if n == 0 or umax >= 50_000_000:
+        mean = np.concatenate([np.asarray(b).ravel() for b in mean_blocks])
+        units = np.concatenate([np.asarray(b).ravel() for b in unit_blocks])
+        return _unit_percentiles(mean, units, percentile)
+    counts_all = np.zeros(umax + 1, dtype=np.int64)
+    for m, u in blocks:
+        counts_all += np.bincount(valid(m, u)[1], minlength=umax + 1)
+    dtype = np.result_type(*[np.asarray(m).dtype for m, _ in blocks], np.float32)
+    vals = np.empty(n, dtype=dtype)  # float32 means stay float32: exact order statistics
+    pos = np.concatenate([[0], np.cumsum(counts_all)[:-1]]).astype(np.int64)
+    for m, u in blocks:
+        mb, ub = valid(m, u)
+        _scatter_by_code(vals, mb.astype(dtype, copy=False), ub, pos)
+    codes = np.flatnonzero(counts_all)
+    count = counts_all[codes]
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    return codes, _group_percentiles(vals, start, count, percentile)
+
+
+def _group_percentiles(
+    vals: np.ndarray, start: np.ndarray, count: np.ndarray, percentile: float
+) -> np.ndarray:
+    """numpy's 'linear' percentile of each contiguous group ``vals[start:start+count]``."""
+    out = np.empty(count.size, dtype=np.float64)
+    for g in range(count.size):
+        n = int(count[g])
+        pos = percentile / 100.0 * (n - 1)
+        i0 = int(np.floor(pos))
+        i1 = min(i0 + 1, n - 1)
+        frac = pos - i0
+        part = np.partition(vals[start[g] : start[g] + n], [i0, i1])
+        a, b = np.float64(part[i0]), np.float64(part[i1])
+        diff = b - a
+        # numpy's _lerp: a + d t, computed from the upper end for t >= 0.5
+        out[g] = b - diff * (1 - frac) if frac >= 0.5 else a + diff * frac
+    return out
 
 
 def _apply_unit_lookup(
