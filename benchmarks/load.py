@@ -192,8 +192,9 @@ def main() -> None:
             res = asyncio.run(_run(base, args.requests, args.concurrency, token, args.seed))
             wall = time.perf_counter() - t0
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
         print(f"\n{platform.node()} {platform.processor() or platform.machine()}, "
               f"{os.cpu_count()} cores, Python {platform.python_version()}")  # fmt: skip
         print(f"server: {args.processes} process(es); client: this process (same machine)")
