@@ -952,15 +952,10 @@ def _valid_units(units: np.ndarray) -> np.ndarray:
     return u >= 0
 
 
-@numba.njit(nogil=True, cache=True)
-def _group_by_code(vals, codes, offsets):  # pragma: no cover
+def _group_by_code(vals: np.ndarray, codes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Scatter ``vals`` so that each code's values are contiguous (counting sort)."""
     out = np.empty_like(vals)
-    pos = offsets.copy()
-    for i in range(vals.size):
-        c = codes[i]
-        out[pos[c]] = vals[i]
-        pos[c] += 1
+    _scatter_by_code(out, vals, codes, offsets.copy())
     return out
 
 
@@ -995,19 +990,7 @@ def _unit_percentiles(
         start = np.concatenate([[0], np.flatnonzero(us[1:] != us[:-1]) + 1])
         codes = us[start]
         count = np.diff(np.concatenate([start, [us.size]]))
-    out = np.empty(codes.size, dtype=np.float64)
-    for g in range(codes.size):
-        n = int(count[g])
-        pos = percentile / 100.0 * (n - 1)
-        i0 = int(np.floor(pos))
-        i1 = min(i0 + 1, n - 1)
-        frac = pos - i0
-        part = np.partition(vals[start[g] : start[g] + n], [i0, i1])
-        a, b = part[i0], part[i1]
-        diff = b - a
-        # numpy's _lerp: a + d t, computed from the upper end for t >= 0.5
-        out[g] = b - diff * (1 - frac) if frac >= 0.5 else a + diff * frac
-    return codes, out
+    return codes, _group_percentiles(vals, start, count, percentile)
 
 
 @numba.njit(nogil=True, cache=True)
