@@ -32,7 +32,6 @@ import math
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ import numpy as np
 import xarray as xr
 
 from landwatch.errors import DataSourceError, InputError
+from landwatch.io.outputs import atomic_output_dir
 
 __all__ = [
     "STAC_SCHEMA_DIR_ENV",
@@ -912,25 +912,14 @@ def publish_stac(
         catalog.save(catalog_type=ctype, dest_href=str(dest))
         return dest / "catalog.json"
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
-    try:
+    # the existing folder (checked above) is replaced only once the new one is complete
+    with atomic_output_dir(dest, overwrite=True) as tmp:
         rels = [c.rel for c in cogs] + [rel for _, rel, _, _ in extras]
         for rel in rels:
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src / rel, target)
         catalog.save(catalog_type=ctype, dest_href=str(tmp))
-        if dest.exists():
-            previous = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-            dest.rename(previous)
-            tmp.rename(dest)
-            shutil.rmtree(previous, ignore_errors=True)
-        else:
-            tmp.rename(dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest / "catalog.json"
 
 
