@@ -20,6 +20,7 @@ import dask
 import numpy as np
 import pandas as pd
 import xarray as xr
+from affine import Affine
 
 import landwatch
 from landwatch.errors import CRSMismatchError, InputError, InsufficientDataError, UnitsError
@@ -50,6 +51,59 @@ RECONCILE_RTOL = 1e-6
 
 
 @dataclass
+class ZoneGrid:
+    """Polygons burnt as their 1-based position (0 = no polygon; later polygons win where
+    they overlap) on a grid, a strip of rows at a time: no full grid of ids is held.
+
+    ``rows(r0, r1)`` equals rows ``r0:r1`` of :func:`landwatch.io.vectors.rasterize_ids`.
+    """
+
+    shapes: list[tuple[Any, int]]  # (geometry in the grid's CRS, position)
+    bounds: np.ndarray  # (len(shapes), 4): minx, miny, maxx, maxy of each geometry
+    transform: Affine
+    shape: tuple[int, int]
+    n: int  # number of polygons; positions are 1..n
+
+    @classmethod
+    def from_frame(cls, gdf: Any, like: xr.DataArray) -> ZoneGrid:
+        g = gdf.to_crs(like.rio.crs)
+        shapes = [(geom, i + 1) for i, geom in enumerate(g.geometry) if geom is not None]
+        bounds = np.array([geom.bounds for geom, _ in shapes], dtype=float).reshape(-1, 4)
+        return cls(
+            shapes=shapes,
+            bounds=bounds,
+            transform=like.rio.transform(),
+            shape=(like.sizes["y"], like.sizes["x"]),
+            n=len(gdf),
+        )
+
+    def rows(self, r0: int, r1: int) -> np.ndarray:
+        """int32 ids of rows ``r0:r1``."""
+        from rasterio.features import rasterize
+
+        out_shape = (r1 - r0, self.shape[1])
+        t = self.transform * Affine.translation(0, r0)
+        # the strip's extent (all four corners: the grid may be rotated)
+        xs, ys = zip(
+            *(t * (c, r) for c in (0, out_shape[1]) for r in (0, out_shape[0])), strict=True
+        )
+        b = self.bounds
+        with np.errstate(invalid="ignore"):  # empty geometries have NaN bounds: skipped
+            near = (
+                (b[:, 0] <= max(xs))
+                & (b[:, 2] >= min(xs))
+                & (b[:, 1] <= max(ys))
+                & (b[:, 3] >= min(ys))
+            )
+        shapes = [self.shapes[i] for i in np.flatnonzero(near)]
+        if not shapes or out_shape[0] == 0:
+            return np.zeros(out_shape, dtype=np.int32)
+        return np.asarray(
+            rasterize(shapes, out_shape=out_shape, transform=t, fill=0, dtype="int32")
+        )
+
+
+@dataclass
 class Inputs:
     """Inputs on the NDVI grid, validated."""
 
@@ -62,7 +116,7 @@ class Inputs:
     ecological_units: xr.DataArray | None = None
     population: xr.DataArray | None = None
     lpd: dict[str, xr.DataArray] = field(default_factory=dict)
-    admin_ids: np.ndarray | None = None  # int32 grid, 0 = outside
+    admin_zones: ZoneGrid | None = None  # admin units, rasterised strip by strip
     admin_table: pd.DataFrame | None = None  # position -> id, name
     corrections: np.ndarray | None = None
     correction_rules: dict[str, dict[int, tuple[int, int, int]]] = field(default_factory=dict)
@@ -264,7 +318,7 @@ def load_inputs(cfg: Sdg1531Config, progress: Progress) -> Inputs:
                     f"{[c for c in gdf.columns if c != 'geometry']}. Set admin_id_field / "
                     "admin_name_field in the config."
                 )
-        inputs.admin_ids = vec_io.rasterize_ids(gdf, ref)
+        inputs.admin_zones = ZoneGrid.from_frame(gdf, ref)
         inputs.admin_table = pd.DataFrame(
             {
                 "position": np.arange(1, len(gdf) + 1),
@@ -272,7 +326,8 @@ def load_inputs(cfg: Sdg1531Config, progress: Progress) -> Inputs:
                 "admin_name": gdf[cfg.admin_name_field].astype(str).values,
             }
         )
-        if not (inputs.admin_ids > 0).any():
+        zones = inputs.admin_zones
+        if not any((zones.rows(r0, r1) > 0).any() for r0, r1 in _strips(zones.shape[0])):
             raise InputError(
                 f"admin: no polygon of {admin_path.name} overlaps the NDVI grid. Check that both "
                 "cover the same region."
@@ -691,10 +746,27 @@ def compute(
 # --------------------------------------------------------------------------- tables
 
 
-def _territory(inputs: Inputs, shape: tuple[int, ...]) -> np.ndarray:
-    if inputs.admin_ids is not None:
-        return inputs.admin_ids > 0
-    return np.ones(shape, dtype=bool)
+def _territory(zone_ids: np.ndarray) -> np.ndarray:
+    """Pixels inside the territory (an admin unit, or anywhere without admin units)."""
+    return zone_ids > 0
+
+
+#: Rows per strip of the area tables. Tables read every map a strip of rows at a time
+#: and add up the strips' sums, so a chunked run holds no full grid in this process.
+#: In-memory runs use the same strips, so both sum in the same order (equal tables).
+TABLE_STRIP_ROWS = 1024
+
+
+def _strips(ny: int) -> list[tuple[int, int]]:
+    step = max(1, int(TABLE_STRIP_ROWS))
+    return [(r0, min(ny, r0 + step)) for r0 in range(0, ny, step)]
+
+
+def _rows(da: Any, r0: int, r1: int, dtype: Any = None) -> np.ndarray:
+    """Rows ``r0:r1`` of a 2-D map as numpy: a view of an in-memory map, a read of a
+    Zarr-backed one, a computed strip of a dask one."""
+    part = da[r0:r1] if isinstance(da, np.ndarray) else da.isel(y=slice(r0, r1))
+    return np.asarray(part, dtype=dtype)
 
 
 CLASS_TABLES: dict[str, dict[int, str]] = {
@@ -709,18 +781,23 @@ CLASS_TABLES: dict[str, dict[int, str]] = {
 
 
 class _ZoneSums:
-    """Area sums per zone and class in one pass per layer (numba, no temporaries).
+    """Area sums per zone and class, strip by strip (numba, no temporaries).
 
     Zones are the admin units (1..n) or, without admin units, the whole grid (1);
-    zone 0 is outside the territory. "ALL" is the sum over zones. ``select(mask)``
-    fixes the pixels counted by the following ``by_class`` calls.
+    zone 0 is outside the territory. "ALL" is the sum over zones. ``strip(zone_ids,
+    cell)`` sets the pixels of the current strip; ``select(mask)`` fixes the pixels
+    counted by the following ``by_class`` calls; ``add(key, part)`` adds a strip's
+    sums to the running total ``sums[key]``.
     """
 
-    def __init__(self, zone_ids: np.ndarray, cell: np.ndarray) -> None:
+    def __init__(self, nz: int) -> None:
+        self.nz = nz
+        self.zones = list(range(nz))
+        self.sums: dict[Any, Any] = {}
+
+    def strip(self, zone_ids: np.ndarray, cell: np.ndarray) -> None:
         self.zone = np.ascontiguousarray(zone_ids, dtype=np.int32)
         self.cell = np.ascontiguousarray(np.broadcast_to(cell, zone_ids.shape), dtype=np.float64)
-        self.nz = int(self.zone.max()) + 1
-        self.zones = list(range(self.nz))
         self.select(np.ones(zone_ids.shape, dtype=bool))
 
     def select(self, mask: np.ndarray) -> None:
@@ -750,22 +827,95 @@ class _ZoneSums:
         )
         return out[: self.nz].sum(axis=1)
 
+    def pairs(
+        self, a: np.ndarray, b: np.ndarray, mask: np.ndarray, a_codes: list[int], b_codes: list[int]
+    ) -> np.ndarray:
+        """km2 of each (a class, b class) pair inside ``mask`` in this strip."""
+        return area_mod.weighted_pair_counts(
+            np.asarray(a), np.asarray(b), self.cell, codes_a=a_codes, codes_b=b_codes, mask=mask
+        )
 
-def _crosstab(
-    a: np.ndarray,
-    b: np.ndarray,
-    cell: np.ndarray,
-    mask: np.ndarray,
-    a_names: dict[int, str],
-    b_names: dict[int, str],
-) -> pd.DataFrame:
-    """km2 of each (a class, b class) pair inside ``mask`` (other values ignored)."""
-    counts = area_mod.weighted_pair_counts(
-        np.asarray(a), np.asarray(b), cell, codes_a=list(a_names), codes_b=list(b_names), mask=mask
-    )
+    def add(self, key: Any, part: Any) -> None:
+        self.sums[key] = part if key not in self.sums else self.sums[key] + part
+
+
+def _crosstab(counts: np.ndarray, a_names: dict[int, str], b_names: dict[int, str]) -> pd.DataFrame:
+    """km2 of each (a class, b class) pair (other values ignored), from summed counts."""
     return pd.DataFrame(
         counts[:-1, :-1], index=list(a_names.values()), columns=list(b_names.values())
     )
+
+
+def _table_sums(
+    cfg: Sdg1531Config,
+    inputs: Inputs,
+    layers: dict[str, dict[str, xr.DataArray]],
+    cell: np.ndarray,
+    shape: tuple[int, int],
+    soc_sources: dict[int, tuple[str, str]],
+    lc_sources: dict[int, Any],
+) -> _ZoneSums:
+    """Every sum the tables need, over the grid a strip of rows at a time."""
+    admin = inputs.admin_zones
+    sums = _ZoneSums(admin.n + 1 if admin is not None else 2)
+    lc_codes = list(LC_CLASSES)
+    for r0, r1 in _strips(shape[0]):
+        if admin is not None:
+            zone_ids = admin.rows(r0, r1)
+        else:
+            zone_ids = np.ones((r1 - r0, shape[1]), dtype=np.int32)
+        territory = _territory(zone_ids)
+        sums.strip(zone_ids, cell[r0:r1].reshape(-1, 1))
+        sums.add("zone_area", sums.total(territory))
+        for period, layer in layers.items():
+            water = _rows(layer["water"], r0, r1) & territory
+            sums.add(("water_area", period), sums.total(water))
+            notwater = territory & ~water
+            sums.select(notwater)
+            sdg = None
+            for indicator, names in CLASS_TABLES.items():
+                if indicator not in layer:
+                    continue
+                arr = _rows(layer[indicator], r0, r1)
+                if indicator == "sdg":
+                    sdg = arr
+                sums.add(("areas", period, indicator), sums.by_class(arr, list(names)))
+            lc0 = _rows(layer["land_cover_initial"], r0, r1)
+            lc1 = _rows(layer["land_cover_final"], r0, r1)
+            sums.add(("lc_change", period), sums.pairs(lc0, lc1, territory, lc_codes, lc_codes))
+            if "lpd5" in layer:
+                lpd5 = _rows(layer["lpd5"], r0, r1)
+                sums.add(
+                    ("lpd_by_land_cover", period),
+                    sums.pairs(lc0, lpd5, notwater, lc_codes, list(LPD_CLASSES)),
+                )
+            if "status7" in layer:
+                base = _rows(layers[cfg.baseline_name]["sdg"], r0, r1)
+                codes3 = list(CLASS3_NAMES)
+                sums.add(
+                    ("status_crosstab", period),
+                    sums.pairs(base, _rows(layer["sdg"], r0, r1), notwater, codes3, codes3),
+                )
+            if inputs.population is not None:
+                if sdg is None:
+                    sdg = _rows(layer["sdg"], r0, r1)
+                pop = np.nan_to_num(_rows(inputs.population, r0, r1, dtype=float))
+                for code in CLASS3_NAMES:
+                    sums.add(("population", period, code), pop[territory & (sdg == code)].sum())
+        # land cover area per class and year, water included
+        sums.select(territory)
+        for year, lc in sorted(lc_sources.items()):
+            sums.add(("land_cover", year), sums.by_class(_rows(lc, r0, r1), lc_codes))
+        # SOC stock per land cover class at each land cover year
+        for year, (period, which) in soc_sources.items():
+            lc_arr = _rows(layers[period][f"land_cover_{which}"], r0, r1)
+            soc = _rows(layers[period][f"soc_{which}"], r0, r1, dtype=float)
+            sums.select(territory & np.isfinite(soc))
+            sums.add(("soc_area", year), sums.by_class(lc_arr, lc_codes))
+            sums.add(
+                ("soc_stock", year), sums.by_class(lc_arr, lc_codes, values=np.nan_to_num(soc))
+            )
+    return sums
 
 
 def build_tables(
@@ -773,30 +923,43 @@ def build_tables(
     inputs: Inputs,
     layers: dict[str, dict[str, xr.DataArray]],
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """Area tables per period, indicator, class and admin unit, with reconciliation checks."""
+    """Area tables per period, indicator, class and admin unit, with reconciliation checks.
+
+    Every table is a sum over pixels: the maps are read a strip of rows at a time
+    (:data:`TABLE_STRIP_ROWS`), the strips' sums added up, and the tables built from
+    the totals.
+    """
     ref = inputs.ndvi.isel(time=0, drop=True)
     res_x, res_y = (abs(v) for v in ref.rio.resolution())
     cell = np.asarray(area_mod.pixel_area_km2(ref.y.values, res_x, res_y, ref.rio.crs), dtype=float)
-    cell2d = np.broadcast_to(cell.reshape(-1, 1) if cell.ndim == 1 else cell, ref.shape)
-    territory = _territory(inputs, ref.shape)
-    zone_ids = inputs.admin_ids if inputs.admin_ids is not None else territory.astype(np.int32)
-    sums = _ZoneSums(zone_ids, cell2d)
+    cell = np.broadcast_to(cell.reshape(-1), (ref.shape[0],))
+    # SOC per land cover year: from the first period (initial, then final) with that year
+    soc_sources: dict[int, tuple[str, str]] = {}
+    # land cover per year: the stored layer where a period has it (no recomputation)
+    lc_sources: dict[int, Any] = dict(inputs.land_cover)
+    for period, layer in layers.items():
+        for i, which in enumerate(("initial", "final")):
+            year = cfg.periods[period].land_cover[i]
+            soc_sources.setdefault(year, (period, which))
+            lc_sources[year] = layer[f"land_cover_{which}"]
+    shape = (ref.sizes["y"], ref.sizes["x"])
+    sums = _table_sums(cfg, inputs, layers, cell, shape, soc_sources, lc_sources)
+    s = sums.sums
+
     zones: list[tuple[str, str, list[int]]] = [("ALL", "Territory", list(range(1, sums.nz)))]
     if inputs.admin_table is not None:
         for row in inputs.admin_table.itertuples(index=False):
             zones.append((str(row.admin_id), str(row.admin_name), [int(row.position)]))
-    zone_area = sums.total(territory)
+    zone_area = s["zone_area"]
 
     rows: list[dict[str, Any]] = []
     checks: list[dict[str, Any]] = []
     for period, layer in layers.items():
-        water = np.asarray(layer["water"]) & territory
-        water_area = sums.total(water)
-        sums.select(territory & ~water)
+        water_area = s[("water_area", period)]
         for indicator, names in CLASS_TABLES.items():
             if indicator not in layer:
                 continue
-            table = sums.by_class(np.asarray(layer[indicator]), list(names))
+            table = s[("areas", period, indicator)]
             labels = [*names.items(), (NODATA, "No data")]
             for zone_id, zone_name, members in zones:
                 z_area = float(zone_area[members].sum())
@@ -873,77 +1036,58 @@ def build_tables(
         ]
 
     tables: dict[str, pd.DataFrame] = {"sdg_summary": headline_df, "areas_by_class": areas}
-    lc_codes = list(LC_CLASSES)
     lc_labels = [*LC_CLASSES.items(), (NODATA, "No data")]
     # land cover area per class and year, water included (PRAIS SO1-1 T4)
     lc_rows = []
-    sums.select(territory)
-    for year, lc in sorted(inputs.land_cover.items()):
-        per = sums.by_class(np.asarray(lc), lc_codes)[1:].sum(axis=0)
+    for year in sorted(lc_sources):
+        per = s[("land_cover", year)][1:].sum(axis=0)
         for (code, cname), a in zip(lc_labels, per, strict=True):
             lc_rows.append(
                 {"year": year, "land_cover_code": code, "land_cover": cname, "area_km2": float(a)}
             )
     tables["land_cover_areas"] = pd.DataFrame(lc_rows)
     for period, layer in layers.items():
-        lc0 = np.asarray(layer["land_cover_initial"])
-        lc1 = np.asarray(layer["land_cover_final"])
-        notwater = territory & ~np.asarray(layer["water"])
         y0, y1 = cfg.periods[period].land_cover
-        mat = _crosstab(lc0, lc1, cell2d, territory, LC_CLASSES, LC_CLASSES)
+        mat = _crosstab(s[("lc_change", period)], LC_CLASSES, LC_CLASSES)
         mat.index.name = f"{y0} \\ {y1}"
         tables[f"lc_change_{period}"] = mat.reset_index()
         if "lpd5" in layer:
-            m = _crosstab(lc0, np.asarray(layer["lpd5"]), cell2d, notwater, LC_CLASSES, LPD_CLASSES)
+            m = _crosstab(s[("lpd_by_land_cover", period)], LC_CLASSES, LPD_CLASSES)
             m.index.name = f"land cover {y0} \\ LPD"
             tables[f"lpd_by_land_cover_{period}"] = m.reset_index()
         if "status7" in layer:
-            base = np.asarray(layers[cfg.baseline_name]["sdg"])
-            m = _crosstab(
-                base, np.asarray(layer["sdg"]), cell2d, notwater, CLASS3_NAMES, CLASS3_NAMES
-            )
+            m = _crosstab(s[("status_crosstab", period)], CLASS3_NAMES, CLASS3_NAMES)
             m.index.name = f"baseline \\ {period}"
             tables[f"status_crosstab_{period}"] = m.reset_index()
     # SOC stock per land cover class at each land cover year (PRAIS SO1-3 T1)
     soc_rows = []
-    seen: set[int] = set()
-    for period, layer in layers.items():
-        for i, which in enumerate(("initial", "final")):
-            year = cfg.periods[period].land_cover[i]
-            if year in seen:
-                continue
-            seen.add(year)
-            lc_arr = np.asarray(layer[f"land_cover_{which}"])
-            soc = np.asarray(layer[f"soc_{which}"], dtype=float)
-            sums.select(territory & np.isfinite(soc))
-            area = sums.by_class(lc_arr, lc_codes)[1:].sum(axis=0)
-            stock = sums.by_class(lc_arr, lc_codes, values=np.nan_to_num(soc))[1:].sum(axis=0)
-            for j, (code, cname) in enumerate(LC_CLASSES.items()):
-                soc_rows.append(
-                    {
-                        "year": year,
-                        "land_cover_code": code,
-                        "land_cover": cname,
-                        "area_with_soc_km2": float(area[j]),
-                        "soc_mean_t_ha": float(stock[j] / area[j]) if area[j] else np.nan,
-                        "soc_total_t": float(stock[j] * 100),  # t/ha x km2 x 100 ha/km2
-                    }
-                )
+    for year in soc_sources:
+        area = s[("soc_area", year)][1:].sum(axis=0)
+        stock = s[("soc_stock", year)][1:].sum(axis=0)
+        for j, (code, cname) in enumerate(LC_CLASSES.items()):
+            soc_rows.append(
+                {
+                    "year": year,
+                    "land_cover_code": code,
+                    "land_cover": cname,
+                    "area_with_soc_km2": float(area[j]),
+                    "soc_mean_t_ha": float(stock[j] / area[j]) if area[j] else np.nan,
+                    "soc_total_t": float(stock[j] * 100),  # t/ha x km2 x 100 ha/km2
+                }
+            )
     tables["soc_stock_by_land_cover"] = pd.DataFrame(soc_rows).sort_values(
         ["year", "land_cover_code"]
     )
     if inputs.population is not None:
-        pop = np.nan_to_num(np.asarray(inputs.population, dtype=float))
         prow = []
-        for period, layer in layers.items():
-            arr = np.asarray(layer["sdg"])
+        for period in layers:
             for code, cname in CLASS3_NAMES.items():
                 prow.append(
                     {
                         "period": period,
                         "class_code": code,
                         "class_name": cname,
-                        "population": float(pop[territory & (arr == code)].sum()),
+                        "population": float(s[("population", period, code)]),
                     }
                 )
         tables["population_by_sdg_class"] = pd.DataFrame(prow)
