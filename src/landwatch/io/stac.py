@@ -151,6 +151,18 @@ class _Grid:
     nodata: float | None
     count: int
 
+    @classmethod
+    def of(cls, src: Any) -> _Grid:
+        """The grid of an open rasterio dataset."""
+        return cls(
+            src.crs,
+            (src.height, src.width),
+            tuple(src.transform)[:6],
+            src.dtypes[0],
+            src.nodata,
+            src.count,
+        )
+
     def signature(self) -> tuple[Any, ...]:
         return (self.crs, self.shape, tuple(round(v, 9) for v in self.transform))
 
@@ -173,14 +185,7 @@ def _grid_of(path: Path) -> _Grid:
     import rasterio
 
     with rasterio.open(path) as src:
-        return _Grid(
-            src.crs,
-            (src.height, src.width),
-            tuple(src.transform)[:6],
-            src.dtypes[0],
-            src.nodata,
-            src.count,
-        )
+        return _Grid.of(src)
 
 
 def _tags_of(path: Path) -> dict[str, str]:
@@ -425,14 +430,7 @@ def _scan_cogs(run_dir: Path) -> list[_Cog]:
         try:
             with rasterio.open(f) as src:
                 tags = dict(src.tags())
-                grid = _Grid(
-                    src.crs,
-                    (src.height, src.width),
-                    tuple(src.transform)[:6],
-                    src.dtypes[0],
-                    src.nodata,
-                    src.count,
-                )
+                grid = _Grid.of(src)
                 out.append(
                     _Cog(
                         f.relative_to(run_dir).as_posix(),
