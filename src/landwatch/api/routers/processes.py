@@ -9,7 +9,6 @@ role; dismissing a job needs its owner or a moderator.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, Response, UploadFile
@@ -32,6 +31,7 @@ from landwatch.api.jobs import (
     media_type,
     result_file,
     save_upload,
+    submit_job,
 )
 from landwatch.api.settings import Settings
 from landwatch.errors import NotFoundError, PermissionDenied
@@ -261,49 +261,25 @@ def execute(
     settings: SettingsDep,
     user: Annotated[User, Depends(require("contributor", "run a process"))],
 ) -> JobStatus:
-    spec = get_process(process_id)
     try:
-        inputs = spec.validate(body.inputs, InputPaths.from_settings(settings))
+        # a busy output folder (e.g. two sample-create jobs writing the same sample) is
+        # refused the same way, with loc ("inputs",)
+        job = submit_job(
+            session,
+            process_id,
+            body.inputs,
+            owner=user.name,
+            paths=InputPaths.from_settings(settings),
+        )
     except InputsInvalid as exc:
         raise RequestValidationError(
             [{**e, "loc": ("inputs", *e["loc"])} for e in exc.errors]
         ) from None
-    job_id = str(uuid.uuid4())
-    output_dir = spec.output_dir(inputs, job_id)
-    busy = session.scalar(
-        select(Job.id).where(Job.output_dir == output_dir, Job.status.in_(("accepted", "running")))
-    )
-    if busy is not None:  # e.g. two sample-create jobs writing the same sample
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("inputs",),
-                    "msg": f"job {busy} already writes {output_dir}; wait for it or choose "
-                    "another name",
-                    "type": "value_error",
-                }
-            ]
-        )
-    now = utcnow()
-    job = Job(
-        id=job_id,
-        process_id=spec.id,
-        status="accepted",
-        progress=0.0,
-        message="accepted; waiting for a worker",
-        inputs=inputs.model_dump(mode="json"),
-        owner=user.name,
-        output_dir=output_dir,
-        created_at=now,
-        updated_at=now,
-        log=log_line(f"accepted from {user.name}"),
-    )
-    session.add(job)
     session.commit()  # visible to the manager before it is woken
     manager = _manager(request)
     if manager is not None:
         manager.wake()
-    response.headers["Location"] = f"/jobs/{job_id}"
+    response.headers["Location"] = f"/jobs/{job.id}"
     return _job_status(job, _base(request), with_log=True)
 
 
