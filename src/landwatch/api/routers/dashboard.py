@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import landwatch
 from landwatch.api.deps import SessionDep
 from landwatch.errors import InputError, NotFoundError
+from landwatch.knowledge.records import CODE_LIST_FIELDS
 
 __all__ = ["PAGE_PREFIX", "HtmlPagesMiddleware", "prefers_html", "router", "router_setup"]
 
@@ -349,17 +350,7 @@ def practice_page(request: Request, session: SessionDep, uuid: str) -> HTMLRespo
         )
     labels = {
         facet: [(code, _vocab_name(facet, code)) for code in record.get(facet) or []]
-        for facet in (
-            "land_use",
-            "degradation_types",
-            "measure_types",
-            "goals",
-            "climate_zones",
-            "aridity",
-            "slope",
-            "soil_texture",
-            "scale",
-        )
+        for facet in CODE_LIST_FIELDS
     }
     impacts = record.get("impacts") or {}
     impact_rows = {
