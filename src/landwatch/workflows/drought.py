@@ -55,7 +55,7 @@ def _latitude(da: xr.DataArray) -> xr.DataArray:
 
 
 def _read(path: Path, name: str, variable: str, chunks: int | None) -> xr.DataArray:
-    spec = {"y": chunks, "x": chunks} if chunks else None
+    spec = spatial_chunks(chunks)
     da = open_raster(path, name=name, variable=variable, chunks=spec)
     if "time" not in da.dims:
         raise InputError(

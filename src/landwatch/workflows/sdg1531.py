@@ -42,6 +42,7 @@ from landwatch.indices.land.timeaxis import select_years, years_of
 from landwatch.io import outputs as out_io
 from landwatch.io import rasters as rio_io
 from landwatch.io import vectors as vec_io
+from landwatch.workflows.cluster import spatial_chunks
 from landwatch.workflows.config import PeriodConfig, Sdg1531Config
 from landwatch.workflows.memory import release_free_memory
 from landwatch.workflows.progress import NullProgress, Progress
@@ -170,7 +171,7 @@ def _load_path_2d(
 ) -> xr.DataArray:
     # chunked runs read 2-D inputs lazily, so that no full map sits in the client or is
     # shipped inside a task graph; workers read their windows from the file
-    chunks = {"y": cfg.chunks, "x": cfg.chunks} if cfg.chunks else None
+    chunks = spatial_chunks(cfg.chunks)
     da = rio_io.open_raster(path, name=name, variable=variable, chunks=chunks)
     if "time" in da.dims:
         if da.sizes["time"] != 1:
@@ -240,7 +241,7 @@ def _years_str(years: list[int]) -> str:
 
 def load_inputs(cfg: Sdg1531Config, progress: Progress) -> Inputs:
     """Open every input, check it against the NDVI grid, and return it on that grid."""
-    chunks = {"y": cfg.chunks, "x": cfg.chunks} if cfg.chunks else None
+    chunks = spatial_chunks(cfg.chunks)
     ndvi_path = cfg.path(cfg.ndvi)
     assert ndvi_path is not None
     ndvi = rio_io.open_raster(
